@@ -1,0 +1,69 @@
+"""Warnings and errors that name the spec file and JSON pointer they concern."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Level = Literal["warning", "info"]
+
+
+def escape_pointer_token(token: str | int) -> str:
+    """Escape one JSON-pointer reference token (RFC 6901)."""
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def join_pointer(pointer: str, *tokens: str | int) -> str:
+    """Append tokens to a JSON pointer."""
+    return pointer + "".join("/" + escape_pointer_token(t) for t in tokens)
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a vendored document: file path (as written in the manifest) and JSON pointer."""
+
+    file: str
+    pointer: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.file}#{self.pointer}" if self.pointer else self.file
+
+    def child(self, *tokens: str | int) -> Location:
+        """The location of a node below this one."""
+        return Location(self.file, join_pointer(self.pointer, *tokens))
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A spec problem the generator handled; printed, never fatal."""
+
+    level: Level
+    location: Location
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.level}: {self.location}: {self.message}"
+
+
+class GenerationError(Exception):
+    """An input the generator cannot turn into code; nothing is written."""
+
+    def __init__(self, location: Location | None, message: str) -> None:
+        self.location = location
+        self.message = message
+        super().__init__(f"{location}: {message}" if location else message)
+
+
+@dataclass
+class Diagnostics:
+    """Collects diagnostics in the order they are found."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def warn(self, location: Location, message: str) -> None:
+        """Record a warning."""
+        self.items.append(Diagnostic("warning", location, message))
+
+    def info(self, location: Location, message: str) -> None:
+        """Record an informational note."""
+        self.items.append(Diagnostic("info", location, message))

@@ -1,0 +1,104 @@
+"""Write the rendered files into the output tree, or compare them with it (the golden-record check)."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from codegen.render import header_hash
+
+_IGNORED_PARTS = ("__pycache__",)
+_IGNORED_SUFFIXES = (".pyc", ".pyo")
+
+
+@dataclass
+class TreeDiff:
+    """How an output tree differs from what the inputs produce."""
+
+    stale: dict[str, str] = field(default_factory=dict)  # inputs changed since generation: path -> diff
+    hand_edited: dict[str, str] = field(default_factory=dict)  # same inputs, different text: path -> diff
+    missing: list[str] = field(default_factory=list)
+    orphan: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        """True when the tree equals what the inputs produce."""
+        return not (self.stale or self.hand_edited or self.missing or self.orphan)
+
+    def report(self) -> str:
+        """A readable listing with unified diffs."""
+        lines = []
+        for label, paths in (("stale", self.stale), ("hand-edited", self.hand_edited)):
+            for path, diff in paths.items():
+                lines.append(f"{label}: {path}")
+                lines.append(diff)
+        lines += [f"missing: {path}" for path in self.missing]
+        lines += [f"orphan: {path}" for path in self.orphan]
+        return "\n".join(lines)
+
+
+def existing_files(output: Path, scopes: list[str]) -> set[str]:
+    """Generated-tree files under the given scope directories, relative to `output`."""
+    found: set[str] = set()
+    for scope in scopes:
+        base = output / scope
+        if not base.exists():
+            continue
+        for path in base.rglob("*"):
+            if (
+                path.is_file()
+                and not any(p in path.parts for p in _IGNORED_PARTS)
+                and path.suffix not in _IGNORED_SUFFIXES
+            ):
+                found.add(path.relative_to(output).as_posix())
+    return found
+
+
+def compare(files: dict[str, str], output: Path, scopes: list[str]) -> TreeDiff:
+    """Compare rendered files with the tree on disk."""
+    diff = TreeDiff()
+    on_disk = existing_files(output, scopes)
+    for path in sorted(files):
+        target = output / path
+        if path not in on_disk:
+            diff.missing.append(path)
+            continue
+        current = target.read_text(encoding="utf-8")
+        expected = files[path]
+        if current == expected:
+            continue
+        text = "".join(
+            difflib.unified_diff(
+                current.splitlines(keepends=True),
+                expected.splitlines(keepends=True),
+                f"{path} (on disk)",
+                f"{path} (generated)",
+                n=2,
+            )
+        )
+        if header_hash(current) is not None and header_hash(current) == header_hash(expected):
+            diff.hand_edited[path] = text
+        else:
+            diff.stale[path] = text
+    diff.orphan = sorted(on_disk - set(files))
+    return diff
+
+
+def write(files: dict[str, str], output: Path, scopes: list[str]) -> list[str]:
+    """Bring the tree to `files`: replace changed files atomically, delete orphans; returns what changed."""
+    changed = []
+    for path in sorted(files):
+        target = output / path
+        if target.exists() and target.read_text(encoding="utf-8") == files[path]:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        tmp.write_text(files[path], encoding="utf-8", newline="\n")
+        os.replace(tmp, target)
+        changed.append(path)
+    for path in sorted(existing_files(output, scopes) - set(files)):
+        (output / path).unlink()
+        changed.append(path)
+    return changed

@@ -1,0 +1,615 @@
+"""Manifest + vendored specs -> IR. The only module that knows OpenAPI and JSON Schema."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from typing import Any
+
+from codegen import ir
+from codegen.diagnostics import Diagnostics, GenerationError, Location, escape_pointer_token, join_pointer
+from codegen.manifest import Manifest, OperationDecl, ProviderDecl
+from codegen.names import field_name, is_class_name, pascal_case
+from codegen.specs import Document, load_document, schema_ref_target, validate_document, validate_json_schema
+
+_PRIMITIVES: dict[str, ir.TypeKind] = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
+_CONSTRAINT_KEYS = (
+    "maxLength", "minLength", "pattern", "minimum", "maximum", "exclusiveMinimum",
+    "exclusiveMaximum", "multipleOf", "minItems", "maxItems",
+)  # fmt: skip
+_KIND_OF_VALUE: dict[type, ir.TypeKind] = {str: "str", int: "int", float: "float", bool: "bool"}
+_KIND_OF_NAME: dict[str, ir.TypeKind] = {"str": "str", "int": "int", "float": "float", "bool": "bool"}
+_UNSUPPORTED_KEYS = ("not", "if", "then", "else", "discriminator", "patternProperties", "dependentSchemas")
+_COMPONENT_PREFIXES = ("/components/schemas/", "/$defs/", "/definitions/")
+_HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+def build_api(manifest: Manifest, only: frozenset[str] | None, diagnostics: Diagnostics) -> ir.Api:
+    """Parse every (or the selected) provider of the manifest into the IR."""
+    providers = tuple(
+        build_provider(manifest, decl, diagnostics) for decl in manifest.providers if only is None or decl.name in only
+    )
+    return ir.Api(package=manifest.package, providers=providers)
+
+
+def build_provider(manifest: Manifest, decl: ProviderDecl, diagnostics: Diagnostics) -> ir.Provider:
+    """Parse one provider's specs into its models and operations."""
+    docs = {source.id: load_document(source, manifest.root) for source in decl.specs}
+    for doc in docs.values():
+        validate_document(doc, diagnostics)
+    builder = _ProviderBuilder(decl, docs, diagnostics)
+    operations = tuple(builder.operation(op) for op in decl.operations)
+    builder.report_shared_operations()
+    builder.check_overrides_used()
+    digest = hashlib.sha256(decl.table_hash.encode())
+    for source in decl.specs:
+        digest.update(f"{source.path}\0{docs[source.id].sha256}\0".encode())
+    return ir.Provider(
+        name=decl.name,
+        title=decl.title,
+        class_name=decl.class_name,
+        base_url=decl.base_url,
+        docs_url=decl.docs_url,
+        auth=ir.Auth(header=decl.auth.header, scheme=decl.auth.scheme, env=decl.auth.env),
+        errors=ir.ErrorShape(
+            message=decl.errors.message,
+            code=decl.errors.code,
+            request_id=decl.errors.request_id,
+            request_id_header=decl.errors.request_id_header,
+            code_header=decl.errors.code_header,
+        ),
+        models=tuple(builder.models.values()),
+        operations=operations,
+        spec_files=tuple(source.path for source in decl.specs),
+        inputs_hash=digest.hexdigest(),
+    )
+
+
+@dataclass(frozen=True)
+class _Node:
+    """A schema node and where it sits."""
+
+    doc: Document
+    pointer: str
+    schema: Any
+
+    @property
+    def location(self) -> Location:
+        return Location(self.doc.source.path, self.pointer)
+
+    def child(self, *tokens: str | int) -> _Node:
+        node = self.schema
+        for token in tokens:
+            node = node[token]
+        return _Node(self.doc, join_pointer(self.pointer, *tokens), node)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What a schema node means as a field type, before it becomes an ir.Field."""
+
+    type: ir.TypeRef
+    nullable: bool = False
+    constraints: tuple[ir.Constraint, ...] = ()
+    description: str | None = None
+    default: tuple[Any, ...] = ()  # () = no default, (value,) = default
+    default_at: _Node | None = None
+
+
+class _ProviderBuilder:
+    """Builds the models and operations of one provider, naming and de-duplicating models."""
+
+    def __init__(self, decl: ProviderDecl, docs: dict[str, Document], diagnostics: Diagnostics) -> None:
+        self.decl = decl
+        self.docs = docs
+        self.diag = diagnostics
+        self.models: dict[str, ir.Model] = {}
+        self.renames = dict(decl.rename)
+        self.overrides = {o.target: o for o in decl.overrides}
+        self.used_overrides: set[str] = set()
+        self.validated_schemas: set[tuple[str, str]] = set()
+
+    # ------------------------------------------------------------------ operations
+    def operation(self, op: OperationDecl) -> ir.Operation:
+        doc = self.docs[op.spec]
+        paths = doc.data.get("paths") if isinstance(doc.data, dict) else None
+        path_pointer = join_pointer("/paths", op.path)
+        if not isinstance(paths, dict) or op.path not in paths:
+            raise GenerationError(Location(doc.source.path, path_pointer), f"no path {op.path!r} in this document")
+        path_node = _Node(doc, path_pointer, paths[op.path])
+        method = op.method.lower()
+        if method not in path_node.schema:
+            raise GenerationError(path_node.location, f"no {op.method} operation on {op.path!r}")
+        op_node = path_node.child(method)
+        params = self._params(path_node, op_node)
+        wire_path = op.wire_path or op.path
+        placeholders = re.findall(r"{([^}]+)}", wire_path)
+        declared = {p.wire_name for p in params if p.location == "path"}
+        if set(placeholders) != declared:
+            raise GenerationError(
+                op_node.location,
+                f"path parameters {sorted(declared)} do not match the placeholders of {wire_path!r}",
+            )
+        request = self._request_model(op, op_node)
+        response = self._response_model(op, op_node)
+        summary = op_node.schema.get("summary") or op_node.schema.get("description")
+        return ir.Operation(
+            name=op.name,
+            kind=op.kind,
+            task=op.task,
+            method=op.method,
+            path=wire_path,
+            params=params,
+            request=request,
+            response=response,
+            summary=_clean_text(summary),
+            source=str(op_node.location),
+        )
+
+    def _params(self, path_node: _Node, op_node: _Node) -> tuple[ir.Param, ...]:
+        found: dict[tuple[str, str], ir.Param] = {}
+        for owner in (path_node, op_node):
+            for i in range(len(owner.schema.get("parameters", []))):
+                node = self._deref(owner.child("parameters", i))
+                location = node.schema.get("in")
+                name = node.schema.get("name")
+                if location not in ("path", "query"):
+                    self.diag.warn(node.location, f"{location} parameter {name!r} is not supported; not generated")
+                    continue
+                shape = (
+                    self._shape(node.child("schema"), pascal_case(str(name)), "request")
+                    if "schema" in node.schema
+                    else _Shape(ir.TypeRef("str"))
+                )
+                found[(location, name)] = ir.Param(
+                    name=field_name(name),
+                    wire_name=name,
+                    location=location,
+                    type=shape.type,
+                    required=bool(node.schema.get("required")) or location == "path",
+                    description=_clean_text(node.schema.get("description")) or shape.description,
+                )
+        return tuple(found.values())
+
+    def _request_model(self, op: OperationDecl, op_node: _Node) -> str | None:
+        if op.body:
+            sources = [self._body_source(ref) for ref in op.body]
+        else:
+            body = op_node.schema.get("requestBody")
+            if body is None:
+                if op.request:
+                    raise GenerationError(
+                        op_node.location,
+                        f"manifest names request model {op.request!r} but the operation has no requestBody",
+                    )
+                return None
+            body_node = self._deref(op_node.child("requestBody"))
+            content = body_node.schema.get("content", {})
+            if "application/json" not in content:
+                raise GenerationError(
+                    body_node.location, f"unsupported request content type(s): {', '.join(content) or 'none'}"
+                )
+            sources = [body_node.child("content", "application/json", "schema")]
+        if not op.request:
+            raise GenerationError(
+                op_node.location, "the operation has a request body: name its model with `request` in providers.toml"
+            )
+        return self._object_model(op.request, "request", sources, constants=op.constants).name
+
+    def _body_source(self, ref: str) -> _Node:
+        spec_id, _, pointer = ref.partition("#")
+        doc = self.docs[spec_id]
+        node = _Node(doc, pointer, doc.resolve(pointer))
+        if doc.source.format == "json" and (doc.source.path, pointer) not in self.validated_schemas:
+            self.validated_schemas.add((doc.source.path, pointer))
+            validate_json_schema(node.schema, node.location, self.diag)
+        return node
+
+    def _response_model(self, op: OperationDecl, op_node: _Node) -> str | None:
+        responses = op_node.schema.get("responses", {})
+        for status in sorted(str(s) for s in responses):
+            if not re.fullmatch(r"2\d\d", status):
+                continue
+            response = self._deref(op_node.child("responses", status))
+            content = response.schema.get("content", {})
+            if "application/json" in content and "schema" in content["application/json"]:
+                if not op.response:
+                    raise GenerationError(
+                        response.location,
+                        "the operation returns JSON: name its model with `response` in providers.toml",
+                    )
+                schema_node = response.child("content", "application/json", "schema")
+                return self._object_model(op.response, "response", [schema_node]).name
+        if op.response:
+            raise GenerationError(
+                op_node.location.child("responses"), f"no 2xx JSON response to become {op.response!r}"
+            )
+        return None
+
+    def report_shared_operations(self) -> None:
+        """Warn where several documents declare one operationId or one method+path."""
+        by_id: dict[str, list[Location]] = defaultdict(list)
+        by_route: dict[tuple[str, str], list[Location]] = defaultdict(list)
+        for doc in self.docs.values():
+            if doc.source.format != "openapi":
+                continue
+            for path, item in (doc.data.get("paths") or {}).items():
+                for method in _HTTP_METHODS:
+                    if isinstance(item, dict) and isinstance(item.get(method), dict):
+                        where = Location(doc.source.path, join_pointer("/paths", path, method))
+                        by_route[(method.upper(), path)].append(where)
+                        if "operationId" in item[method]:
+                            by_id[item[method]["operationId"]].append(where)
+        for op_id, places in by_id.items():
+            if len(places) > 1:
+                others = ", ".join(str(p) for p in places[1:])
+                self.diag.warn(
+                    places[0], f"operationId {op_id!r} is shared with {others}; method names come from providers.toml"
+                )
+        for (method, path), places in by_route.items():
+            files = {p.file for p in places}
+            if len(files) > 1:
+                self.diag.info(
+                    places[0],
+                    f"{method} {path} is declared by {len(files)} documents; the manifest's spec id picks one",
+                )
+
+    def check_overrides_used(self) -> None:
+        """An override that matches no field is a stale manifest entry."""
+        for target in sorted(set(self.overrides) - self.used_overrides):
+            raise GenerationError(
+                Location("providers.toml", f"/providers/{self.decl.name}/overrides/{escape_pointer_token(target)}"),
+                f"override {target!r} matches no generated field",
+            )
+
+    # ------------------------------------------------------------------ models
+    def _deref(self, node: _Node) -> _Node:
+        seen = set()
+        while isinstance(node.schema, dict) and "$ref" in node.schema:
+            if node.pointer in seen:
+                raise GenerationError(node.location, "circular $ref")
+            seen.add(node.pointer)
+            pointer, target = schema_ref_target(node.doc, node.schema["$ref"], node.location.child("$ref"))
+            node = _Node(node.doc, pointer, target)
+        return node
+
+    def _renamed(self, name: str) -> str:
+        return self.renames.get(name, name)
+
+    def _object_model(
+        self, name: str, role: ir.Role, sources: list[_Node], constants: tuple[tuple[str, Any], ...] = ()
+    ) -> ir.Model:
+        name = self._renamed(name)
+        properties: dict[str, _Node] = {}
+        required: set[str] = set()
+        description: str | None = None
+        for source in sources:
+            for part in self._object_parts(source):
+                description = description or _clean_text(part.schema.get("description"))
+                for prop in part.schema.get("properties", {}):
+                    properties[prop] = part.child("properties", prop)
+                required.update(part.schema.get("required", []))
+        fields = [self._field(name, role, wire, node, wire in required) for wire, node in properties.items()]
+        fields = self._apply_constants(name, role, fields, constants, sources[0])
+        model = ir.Model(
+            name=name, role=role, description=description, fields=tuple(fields), source=str(sources[0].location)
+        )
+        return self._register(model)
+
+    def _object_parts(self, node: _Node) -> list[_Node]:
+        node = self._deref(node)
+        schema = node.schema
+        if not isinstance(schema, dict):
+            raise GenerationError(node.location, "expected a schema object")
+        self._reject_unsupported(node)
+        parts = [node] if "properties" in schema or schema.get("type") == "object" else []
+        for i, _ in enumerate(schema.get("allOf", [])):
+            parts.extend(self._object_parts(node.child("allOf", i)))
+        if not parts:
+            raise GenerationError(node.location, "expected an object schema (type: object with properties)")
+        return parts
+
+    def _register(self, model: ir.Model) -> ir.Model:
+        existing = self.models.get(model.name)
+        if existing is None:
+            self.models[model.name] = model
+        elif existing != model:
+            raise GenerationError(
+                Location(*model.source.split("#", 1)) if "#" in model.source else None,
+                f"class name {model.name!r} is already used for a different schema at {existing.source}; "
+                "add a `rename` or pick another name in providers.toml",
+            )
+        return self.models[model.name]
+
+    def _apply_constants(
+        self, model: str, role: ir.Role, fields: list[ir.Field], constants: tuple[tuple[str, Any], ...], where: _Node
+    ) -> list[ir.Field]:
+        by_wire = {f.wire_name: f for f in fields}
+        for wire, value in constants:
+            base = by_wire.get(wire) or ir.Field(
+                field_name(wire), wire, ir.TypeRef("str"), True, False, None, source=str(where.location)
+            )
+            by_wire[wire] = replace(
+                base,
+                type=ir.TypeRef("literal", values=(value,)),
+                required=False,
+                has_default=True,
+                default=value,
+                constant=True,
+            )
+        result = []
+        for f in by_wire.values():
+            # A required property that admits exactly one value is a wire constant: defaulted and always sent.
+            if role == "request" and f.required and f.type.kind == "literal" and len(f.type.values) == 1:
+                f = replace(f, required=False, has_default=True, default=f.type.values[0], constant=True)
+            result.append(f)
+        order = {f.wire_name: i for i, f in enumerate(fields)}
+        return sorted(result, key=lambda f: order.get(f.wire_name, -1))
+
+    def _field(self, model: str, role: ir.Role, wire: str, node: _Node, required: bool) -> ir.Field:
+        target = f"{model}.{wire}"
+        if target in self.overrides:
+            override = self.overrides[target]
+            self.used_overrides.add(target)
+            if override.type != "any":
+                raise GenerationError(
+                    Location("providers.toml"), f'override {target!r}: only type = "any" is supported'
+                )
+            self.diag.info(node.location, f"type replaced by a JSON value per providers.toml: {override.reason}")
+            shape = _Shape(ir.TypeRef("any"), nullable=True, description=_clean_text(node.schema.get("description")))
+        else:
+            shape = self._shape(node, model + pascal_case(wire), role)
+        has_default, default = False, None
+        if shape.default:
+            has_default, default = self._coerce_default(shape, shape.default_at or node)
+        return ir.Field(
+            name=field_name(wire),
+            wire_name=wire,
+            type=shape.type,
+            required=required,
+            nullable=shape.nullable,
+            description=shape.description,
+            constraints=shape.constraints,
+            has_default=has_default,
+            default=default,
+            source=str(node.location),
+        )
+
+    def _reject_unsupported(self, node: _Node) -> None:
+        for key in _UNSUPPORTED_KEYS:
+            if key in node.schema:
+                raise GenerationError(node.location.child(key), f"unsupported schema construct {key!r}")
+
+    def _shape(self, node: _Node, context: str, role: ir.Role) -> _Shape:
+        """The type a schema node describes; `context` names an inline object model."""
+        schema = node.schema
+        if schema is True or schema == {}:
+            return _Shape(ir.TypeRef("any"), nullable=True)
+        if not isinstance(schema, dict):
+            raise GenerationError(node.location, "expected a schema object")
+        self._reject_unsupported(node)
+        outer = _Shape(
+            ir.TypeRef("any"),
+            nullable=bool(schema.get("nullable")),
+            description=_clean_text(schema.get("description")),
+            default=(schema["default"],) if "default" in schema else (),
+            default_at=node.child("default") if "default" in schema else None,
+        )
+        if "$ref" in schema:
+            pointer, target = schema_ref_target(node.doc, schema["$ref"], node.location.child("$ref"))
+            target_node = _Node(node.doc, pointer, target)
+            component = next((pointer[len(p) :] for p in _COMPONENT_PREFIXES if pointer.startswith(p)), None)
+            if component and "/" not in component and _is_object(target):
+                model = self._object_model(pascal_case(component), role, [target_node])
+                inner = _Shape(ir.TypeRef("model", name=model.name), description=model.description)
+            else:
+                inner = self._shape(target_node, pascal_case(component) if component else context, role)
+            return _merge(outer, inner)
+        for key in ("anyOf", "oneOf"):
+            if key in schema:
+                return _merge(outer, self._union(node, key, context, role))
+        if "allOf" in schema:
+            members = schema["allOf"]
+            if len(members) == 1 and not _has_own_type(schema):
+                return _merge(outer, self._shape(node.child("allOf", 0), context, role))
+            model = self._object_model(context, role, [node])
+            return replace(outer, type=ir.TypeRef("model", name=model.name))
+        types = schema.get("type")
+        if isinstance(types, list):
+            non_null = [t for t in types if t != "null"]
+            if len(non_null) != 1:
+                raise GenerationError(node.location.child("type"), f"unsupported schema construct: type {types!r}")
+            outer = replace(outer, nullable=outer.nullable or "null" in types)
+            types = non_null[0]
+        constraints = _constraints(schema)
+        if "const" in schema or "enum" in schema:
+            values = [schema["const"]] if "const" in schema else list(schema["enum"])
+            nullable = outer.nullable or None in values
+            values = [v for v in values if v is not None]
+            if not values or not all(isinstance(v, (str, int, float, bool)) for v in values):
+                raise GenerationError(
+                    node.location.child("enum"), "unsupported enum: values must be strings, numbers or booleans"
+                )
+            return replace(
+                outer, type=ir.TypeRef("literal", values=tuple(values)), nullable=nullable, constraints=constraints
+            )
+        if types in _PRIMITIVES:
+            return replace(outer, type=ir.TypeRef(_PRIMITIVES[types]), constraints=constraints)
+        if types == "array":
+            item = (
+                self._shape(node.child("items"), context + "Item", role)
+                if "items" in schema
+                else _Shape(ir.TypeRef("any"))
+            )
+            item_type = item.type if not item.nullable or item.type.kind == "any" else ir.TypeRef("any")
+            return replace(outer, type=ir.TypeRef("list", item=item_type), constraints=constraints)
+        if types == "object" or "properties" in schema:
+            if schema.get("properties"):
+                title = schema.get("title")
+                name = (
+                    title if isinstance(title, str) and is_class_name(title) and title not in self.models else context
+                )
+                model = self._object_model(name, role, [node])
+                return replace(outer, type=ir.TypeRef("model", name=model.name))
+            extra = schema.get("additionalProperties", True)
+            value = (
+                self._shape(node.child("additionalProperties"), context + "Value", role).type
+                if isinstance(extra, dict) and extra
+                else ir.TypeRef("any")
+            )
+            return replace(outer, type=ir.TypeRef("dict", item=value))
+        if types is None:
+            return replace(outer, nullable=True)
+        if types == "null":
+            return replace(outer, nullable=True)
+        raise GenerationError(node.location.child("type"), f"unsupported schema type {types!r}")
+
+    def _union(self, node: _Node, key: str, context: str, role: ir.Role) -> _Shape:
+        members = node.schema[key]
+        shapes = []
+        nullable = False
+        for i, member in enumerate(members):
+            if isinstance(member, dict) and member.get("type") == "null" and len(member) == 1:
+                nullable = True
+                continue
+            shapes.append(self._shape(node.child(key, i), context, role))
+        if len(shapes) == 1:
+            return replace(shapes[0], nullable=nullable or shapes[0].nullable)
+        kinds = {_KIND_OF_NAME.get(s.type.kind if s.type.kind != "literal" else _literal_kind(s.type)) for s in shapes}
+        kind = kinds.pop() if len(kinds) == 1 else None
+        if kind is not None:
+            # e.g. anyOf [enum of strings, string]: any string is allowed
+            return _Shape(ir.TypeRef(kind), nullable=nullable or any(s.nullable for s in shapes))
+        raise GenerationError(
+            node.location.child(key), f"unsupported schema construct: {key} of {len(shapes)} different types"
+        )
+
+    def _coerce_default(self, shape: _Shape, where: _Node) -> tuple[bool, Any]:
+        value = shape.default[0]
+        if value is None:
+            if shape.nullable:
+                return True, None
+            self.diag.warn(where.location, "default null on a non-nullable property; no default generated")
+            return False, None
+        ok, coerced = _coerce(value, shape.type)
+        if not ok:
+            self.diag.warn(
+                where.location,
+                f"default {value!r} does not match the declared type ({_describe(shape.type)}); no default generated",
+            )
+            return False, None
+        if coerced != value or type(coerced) is not type(value):
+            self.diag.warn(where.location, f"default {value!r} is not {_describe(shape.type)}; coerced to {coerced!r}")
+        return True, coerced
+
+
+def _is_object(schema: Any) -> bool:
+    return (
+        isinstance(schema, dict)
+        and (schema.get("type") == "object" or "properties" in schema or "allOf" in schema)
+        and "enum" not in schema
+    )
+
+
+def _has_own_type(schema: dict[str, Any]) -> bool:
+    return "properties" in schema or "type" in schema
+
+
+def _merge(outer: _Shape, inner: _Shape) -> _Shape:
+    """Keywords beside a $ref/anyOf (description, default, nullable) win over the referenced ones."""
+    return _Shape(
+        type=inner.type,
+        nullable=outer.nullable or inner.nullable,
+        constraints=inner.constraints,
+        description=outer.description or inner.description,
+        default=outer.default or inner.default,
+        default_at=outer.default_at if outer.default else inner.default_at,
+    )
+
+
+def _constraints(schema: dict[str, Any]) -> tuple[ir.Constraint, ...]:
+    found: list[ir.Constraint] = []
+    for key in _CONSTRAINT_KEYS:
+        value = schema.get(key)
+        if isinstance(value, bool):
+            # OpenAPI 3.0 boolean exclusive bounds
+            bound = "maximum" if key == "exclusiveMaximum" else "minimum"
+            if value and bound in schema:
+                found = [c for c in found if c.keyword != bound]
+                found.append(ir.Constraint(key, schema[bound]))
+            continue
+        if isinstance(value, (int, float, str)):
+            if key in ("minimum", "maximum") and schema.get("exclusive" + key.capitalize()) is True:
+                continue
+            found.append(ir.Constraint(key, value))
+    return tuple(found)
+
+
+def _literal_kind(t: ir.TypeRef) -> str:
+    kinds = {type(v).__name__ for v in t.values}
+    return next(iter(kinds)) if len(kinds) == 1 else "mixed"
+
+
+def _describe(t: ir.TypeRef) -> str:
+    if t.kind == "literal":
+        return "one of " + ", ".join(repr(v) for v in t.values)
+    return {"str": "a string", "int": "an integer", "float": "a number", "bool": "a boolean"}.get(t.kind, t.kind)
+
+
+def _coerce(value: Any, t: ir.TypeRef) -> tuple[bool, Any]:
+    """Coerce a default to the declared type: (ok, value). Pure; tested by table."""
+    if t.kind == "literal":
+        if any(value == v and type(value) is type(v) for v in t.values):
+            return True, value
+        for v in t.values:
+            ok, coerced = _coerce(value, ir.TypeRef(_KIND_OF_VALUE[type(v)]))
+            if ok and coerced == v:
+                return True, v
+        return False, None
+    if t.kind == "int":
+        if isinstance(value, bool):
+            return False, None
+        if isinstance(value, int):
+            return True, value
+        if isinstance(value, float) and value.is_integer():
+            return True, int(value)
+        if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+            return True, int(value)
+        return False, None
+    if t.kind == "float":
+        if isinstance(value, bool):
+            return False, None
+        if isinstance(value, (int, float)):
+            return True, value
+        if isinstance(value, str):
+            try:
+                return True, float(value)
+            except ValueError:
+                return False, None
+        return False, None
+    if t.kind == "bool":
+        if isinstance(value, bool):
+            return True, value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return True, value.lower() == "true"
+        return False, None
+    if t.kind == "str":
+        if isinstance(value, str):
+            return True, value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return True, str(value)
+        return False, None
+    if t.kind == "list":
+        return isinstance(value, list), value
+    if t.kind in ("dict", "model"):
+        return isinstance(value, dict), value
+    return True, value
+
+
+def _clean_text(text: Any) -> str | None:
+    if not isinstance(text, str):
+        return None
+    text = text.strip()
+    return text or None

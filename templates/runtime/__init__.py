@@ -1,0 +1,1 @@
+"""Shared runtime of the generated SDK: errors, transport, retry policy and redaction."""

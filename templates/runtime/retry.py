@@ -1,0 +1,87 @@
+"""Retry policy as small pure functions; the transport only asks them."""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Mapping
+from typing import Literal
+
+Failure = Literal["connect", "connect_timeout", "read_timeout", "write", "read", "pool_timeout"]
+
+# Transport failures after which the request certainly never reached the server.
+NOT_SENT: frozenset[str] = frozenset({"connect", "connect_timeout", "pool_timeout"})
+RETRYABLE_STATUS: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
+
+DEFAULT_MAX_RETRIES = 2
+INITIAL_DELAY = 0.5
+MAX_DELAY = 8.0
+MAX_RETRY_AFTER = 60.0
+
+
+def should_retry(
+    *,
+    attempt: int,
+    max_retries: int,
+    is_submit: bool,
+    idempotent_submit: bool = False,
+    status_code: int | None = None,
+    failure: Failure | None = None,
+) -> bool:
+    """Whether attempt number `attempt` (0-based) may be followed by another.
+
+    A paid submit is retried only when it certainly did not reach the server (connect failure, or a
+    429 rejection) unless the provider honours an idempotency key; anything else could bill twice.
+    """
+    if attempt >= max_retries:
+        return False
+    if failure is not None:
+        if is_submit and not idempotent_submit:
+            return failure in NOT_SENT
+        return True
+    if status_code is None:
+        return False
+    if is_submit and not idempotent_submit:
+        return status_code == 429
+    return status_code in RETRYABLE_STATUS
+
+
+def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds the server asked to wait (`Retry-After` seconds or HTTP date, or `retry-after-ms`)."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    if "retry-after-ms" in lower:
+        try:
+            return max(0.0, float(lower["retry-after-ms"]) / 1000)
+        except ValueError:
+            pass
+    value = lower.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    parsed = email.utils.parsedate_to_datetime(value) if value else None
+    if parsed is None:
+        return None
+    return max(0.0, parsed.timestamp() - (time.time() if now is None else now))
+
+
+def backoff_delay(
+    attempt: int,
+    retry_after: float | None = None,
+    *,
+    initial: float = INITIAL_DELAY,
+    cap: float = MAX_DELAY,
+    jitter: float | None = None,
+) -> float:
+    """Delay before retry `attempt + 1`: the server's hint when sane, else capped exponential with jitter.
+
+    `jitter` in [0, 1) makes it deterministic for tests; by default it is random (full jitter over 25 %).
+    """
+    if retry_after is not None and 0 <= retry_after <= MAX_RETRY_AFTER:
+        return retry_after
+    base = min(cap, initial * 2.0**attempt)
+    fraction = random.random() if jitter is None else jitter
+    return base * (1 - 0.25 * fraction)
