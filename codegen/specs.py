@@ -84,7 +84,12 @@ def validate_document(doc: Document, diagnostics: Diagnostics) -> None:
     from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
 
     validator_cls = OpenAPIV31SpecValidator if str(doc.data["openapi"]).startswith("3.1") else OpenAPIV30SpecValidator
-    for error in validator_cls(doc.data).iter_errors():
+    try:
+        errors = list(validator_cls(doc.data).iter_errors())
+    except Exception as exc:  # the validator gives up on e.g. a dangling $ref; parsing reports it with its pointer
+        diagnostics.warn(doc.location, f"OpenAPI validation stopped early: {type(exc).__name__}")
+        return
+    for error in errors:
         detail = _most_specific(error)
         pointer = "".join("/" + escape_pointer_token(t) for t in detail.absolute_path)
         diagnostics.warn(

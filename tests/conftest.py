@@ -1,0 +1,63 @@
+"""Shared helpers: a recording mock transport and the repository layout."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+API_KEY = "sk-test-0123456789abcdef"
+
+
+@dataclass
+class Recorder:
+    """Answers every request with one canned response and keeps what was sent."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    requests: list[httpx.Request] = field(default_factory=list)
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        content = b"" if self.body is None else json.dumps(self.body).encode()
+        return httpx.Response(
+            self.status, content=content, headers={"content-type": "application/json", **self.headers}
+        )
+
+    @property
+    def last(self) -> httpx.Request:
+        return self.requests[-1]
+
+    def last_json(self) -> Any:
+        return json.loads(self.last.content) if self.last.content else None
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+def make_client(cls: type, recorder: Recorder, **kwargs: Any) -> Any:
+    """A generated client whose HTTP goes to the recorder."""
+    transport = httpx.MockTransport(recorder.handler)
+    is_async = cls.__name__.startswith("Async")
+    http = httpx.AsyncClient(transport=transport) if is_async else httpx.Client(transport=transport)
+    return cls(api_key=API_KEY, http_client=http, **kwargs)
+
+
+async def call(client: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+    """Call a client method, awaiting it when the client is async."""
+    result = getattr(client, method)(*args, **kwargs)
+    if hasattr(result, "__await__"):
+        result = await result
+    return result
+
+
+Caller = Callable[..., Any]
