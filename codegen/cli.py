@@ -13,6 +13,7 @@ from codegen.diagnostics import Diagnostics, GenerationError
 from codegen.manifest import Manifest, load
 from codegen.parse import build_api
 from codegen.render import render_files
+from codegen.specs import check_lock
 
 EXIT_OK, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
 
@@ -60,6 +61,7 @@ def render(
     for name in only or ():
         manifest.provider(name)
     api = build_api(manifest, only, diagnostics)
+    check_lock(manifest.lock, manifest.root, [f for p in api.providers for f in p.spec_files], diagnostics)
     files = render_files(api, manifest.templates, shared=only is None)
     scopes = [manifest.package] if only is None else [f"{manifest.package}/{p.name}" for p in api.providers]
     return files, scopes
