@@ -1,0 +1,19 @@
+# Five verbs; each creates .venv and installs the project's own dependencies first.
+PY := .venv/bin/python
+
+.venv/bin/python:
+	python3 -m venv .venv
+	.venv/bin/pip install -q -e '.[dev]'
+
+.PHONY: run generate check lint test bench
+run: generate check                    ## the main job: regenerate from the vendored specs, then prove it is up to date
+generate: .venv/bin/python
+	$(PY) -m codegen generate
+check: .venv/bin/python
+	$(PY) -m codegen check
+lint: .venv/bin/python
+	$(PY) -m ruff format --check . && $(PY) -m ruff check . && $(PY) -m mypy
+test: .venv/bin/python
+	$(PY) -m pytest
+bench: .venv/bin/python
+	$(PY) bench/bench_generate.py
