@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from codegen.diagnostics import GenerationError, Location
+from codegen.ir import Auth, ErrorShape
 
 OPERATION_KINDS = ("submit", "status", "result", "cancel", "list")
 HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
@@ -25,26 +26,6 @@ class SpecSource:
     format: str
     url: str | None
     extract: str | None
-
-
-@dataclass(frozen=True)
-class Auth:
-    """How the API key travels: `<header>: <scheme> <key>`, read from `env` by default."""
-
-    header: str
-    scheme: str
-    env: str
-
-
-@dataclass(frozen=True)
-class ErrorShape:
-    """JSON pointers (tried in order) that locate parts of a provider's error body."""
-
-    message: tuple[str, ...]
-    code: tuple[str, ...]
-    request_id: tuple[str, ...]
-    request_id_header: str | None
-    code_header: str | None
 
 
 @dataclass(frozen=True)
