@@ -20,7 +20,6 @@ _CONSTRAINT_KEYS = (
     "exclusiveMaximum", "multipleOf", "minItems", "maxItems",
 )  # fmt: skip
 _KIND_OF_VALUE: dict[type, ir.TypeKind] = {str: "str", int: "int", float: "float", bool: "bool"}
-_KIND_OF_NAME: dict[str, ir.TypeKind] = {"str": "str", "int": "int", "float": "float", "bool": "bool"}
 _UNSUPPORTED_KEYS = ("not", "if", "then", "else", "discriminator", "patternProperties", "dependentSchemas")
 _COMPONENT_PREFIXES = ("/components/schemas/", "/$defs/", "/definitions/")
 _HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -471,7 +470,7 @@ class _ProviderBuilder:
             shapes.append(self._shape(node.child(key, i), context, role))
         if len(shapes) == 1:
             return replace(shapes[0], nullable=nullable or shapes[0].nullable)
-        kinds = {_KIND_OF_NAME.get(s.type.kind if s.type.kind != "literal" else _literal_kind(s.type)) for s in shapes}
+        kinds = {_scalar_kind(s.type) for s in shapes}
         kind = kinds.pop() if len(kinds) == 1 else None
         if kind is not None:
             # e.g. anyOf [enum of strings, string]: any string is allowed
@@ -541,9 +540,12 @@ def _constraints(schema: dict[str, Any]) -> tuple[ir.Constraint, ...]:
     return tuple(found)
 
 
-def _literal_kind(t: ir.TypeRef) -> str:
-    kinds = {type(v).__name__ for v in t.values}
-    return next(iter(kinds)) if len(kinds) == 1 else "mixed"
+def _scalar_kind(t: ir.TypeRef) -> ir.TypeKind | None:
+    """The primitive kind of a scalar type or of a literal whose values share one kind; else None."""
+    if t.kind == "literal":
+        kinds = {_KIND_OF_VALUE[type(v)] for v in t.values}
+        return kinds.pop() if len(kinds) == 1 else None
+    return t.kind if t.kind in ("str", "int", "float", "bool") else None
 
 
 def _describe(t: ir.TypeRef) -> str:

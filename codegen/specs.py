@@ -11,9 +11,6 @@ from typing import Any
 from codegen.diagnostics import Diagnostics, GenerationError, Location, escape_pointer_token
 from codegen.manifest import SpecSource
 
-# Metadata keys a document may carry that are not schema or operation content.
-_REF = "$ref"
-
 
 @dataclass(frozen=True)
 class Document:

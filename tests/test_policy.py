@@ -122,3 +122,29 @@ def test_default_coercion(value: Any, type_: ir.TypeRef, expected: tuple[bool, A
     if ok:
         assert coerced == expected[1]
         assert type(coerced) is type(expected[1])
+
+
+def test_api_key_never_reaches_errors_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from conftest import API_KEY, Recorder, make_client
+
+    from kling_sdk._runtime.errors import AuthenticationError
+    from kling_sdk._runtime.redact import REDACTED, redact_headers
+    from kling_sdk.oxen import OxenClient
+
+    recorder = Recorder(status=401, body={"error": {"type": "unauthenticated", "detail": f"bad key {API_KEY}"}})
+    client = make_client(OxenClient, recorder)
+    with pytest.raises(AuthenticationError) as info:
+        client.get_generation("g1")
+    assert API_KEY not in str(info.value)
+    assert API_KEY not in repr(info.value.body)
+    assert info.value.code == "unauthenticated"
+
+    with caplog.at_level(logging.INFO, logger="kling_sdk"):
+        logging.getLogger("kling_sdk").info("sending with %s", API_KEY)
+    assert API_KEY not in caplog.text
+    assert REDACTED in caplog.text
+
+    headers = {"Authorization": f"Key {API_KEY}", "X-Api-Key": API_KEY, "Accept": "application/json"}
+    assert redact_headers(headers) == {"Authorization": REDACTED, "X-Api-Key": REDACTED, "Accept": "application/json"}
