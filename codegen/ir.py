@@ -102,6 +102,63 @@ class ErrorShape:
     request_id: tuple[str, ...]
     request_id_header: str | None
     code_header: str | None
+    rate_limit_status: tuple[int, ...] = (429,)
+
+
+JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
+JOB_FIELDS = (
+    "id", "status", "queue_position", "logs", "status_url", "result_url", "cancel_url",
+    "failure_present", "failure_false", "failure_message", "failure_code", "failure_retryable",
+    "video_url", "video_size", "video_content_type", "video_file_name",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StreamDecl:
+    """A push channel: a per-job status stream, or a user-wide event stream filtered by job id."""
+
+    kind: Literal["status", "events"] | str
+    path: str
+    event: str | None
+    id: tuple[str, ...]
+    status: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class JobDecl:
+    """A provider's job protocol: which operations follow a job, its status vocabulary, where facts sit."""
+
+    status_operation: str
+    result_operations: tuple[str, ...]
+    cancel_operation: str | None
+    states: tuple[tuple[str, str], ...]
+    fields: tuple[tuple[str, tuple[str, ...]], ...]
+    poll: tuple[tuple[str, float], ...]
+    stream: StreamDecl | None
+    idempotency_header: str | None
+
+
+@dataclass(frozen=True)
+class FileTransport:
+    """How local files and bytes reach the provider: refused (`url`), inlined (`data_uri`) or uploaded."""
+
+    mode: str
+    upload_path: str | None = None
+    upload_url: tuple[str, ...] = ()
+    file_url: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImageRule:
+    """Limits checked locally on an image input before anything is sent."""
+
+    field: str
+    formats: tuple[str, ...]
+    max_bytes: int | None
+    min_width: int | None
+    min_height: int | None
+    min_aspect: float | None
+    max_aspect: float | None
 
 
 @dataclass(frozen=True)
@@ -119,6 +176,9 @@ class Provider:
     operations: tuple[Operation, ...]
     spec_files: tuple[str, ...]
     inputs_hash: str
+    jobs: JobDecl | None = None
+    files: FileTransport = FileTransport("url")
+    images: tuple[ImageRule, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from codegen.diagnostics import GenerationError, Location
-from codegen.ir import Auth, ErrorShape
+from codegen.ir import JOB_FIELDS, JOB_STATES, Auth, ErrorShape, FileTransport, ImageRule, JobDecl, StreamDecl
 
 OPERATION_KINDS = ("submit", "status", "result", "cancel", "list")
 HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 SPEC_FORMATS = ("openapi", "json")
+FILE_MODES = ("url", "data_uri", "upload")
+IMAGE_FORMATS = ("png", "jpeg", "webp", "gif")
+OVERRIDE_CONSTRAINTS = {"max_items": "maxItems", "min_items": "minItems", "max_length": "maxLength"}
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,11 @@ class OperationDecl:
 
 @dataclass(frozen=True)
 class FieldOverride:
-    """Replace a generated field's type where a spec is known to be wrong."""
+    """Replace a generated field's type, or add constraints, where a spec is known to be wrong or silent."""
 
     target: str
-    type: str
+    type: str | None
+    constraints: tuple[tuple[str, int | float], ...]
     reason: str
 
 
@@ -69,6 +73,9 @@ class ProviderDecl:
     operations: tuple[OperationDecl, ...]
     rename: tuple[tuple[str, str], ...]
     overrides: tuple[FieldOverride, ...]
+    jobs: JobDecl | None
+    files: FileTransport
+    images: tuple[ImageRule, ...]
     table_hash: str
 
     def spec(self, spec_id: str) -> SpecSource:
@@ -192,6 +199,7 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
         request_id=_strings(err_t.get("request_id", list, []), err_t.where.child("request_id")),
         request_id_header=err_t.get("request_id_header", str, None),
         code_header=err_t.get("code_header", str, None),
+        rate_limit_status=tuple(err_t.get("rate_limit_status", list, [429])),
     )
     err_t.done()
     specs_t = t.table("specs")
@@ -220,9 +228,21 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
     overrides = []
     for target in overrides_t.data:
         o = overrides_t.table(target)
-        overrides.append(FieldOverride(target=target, type=o.get("type", str), reason=o.get("reason", str)))
+        constraints = tuple(
+            (OVERRIDE_CONSTRAINTS[key], o.get(key, int)) for key in OVERRIDE_CONSTRAINTS if key in o.data
+        )
+        override = FieldOverride(
+            target=target, type=o.get("type", str, None), constraints=constraints, reason=o.get("reason", str)
+        )
+        if override.type is None and not constraints:
+            raise GenerationError(
+                o.where, "an override needs `type` or a constraint (max_items, min_items, max_length)"
+            )
+        overrides.append(override)
         o.done()
     overrides_t.done()
+    jobs = _load_jobs(t.table("jobs"), names) if "jobs" in t.data else None
+    files, images = _load_inputs(t.table("inputs", {}))
     rename = t.get("rename", dict, {})
     provider = ProviderDecl(
         name=name,
@@ -236,10 +256,118 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
         operations=operations,
         rename=tuple(sorted(rename.items())),
         overrides=tuple(overrides),
+        jobs=jobs,
+        files=files,
+        images=images,
         table_hash=hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest(),
     )
     t.done()
     return provider
+
+
+def _pointers(t: _Table, key: str) -> tuple[str, ...]:
+    value = t.get(key, (str, list), [])
+    values = _strings([value] if isinstance(value, str) else value, t.where.child(key))
+    for pointer in values:
+        if pointer and not pointer.startswith("/"):
+            raise GenerationError(t.where.child(key), f"{pointer!r} is not a JSON pointer (it must start with '/')")
+    return values
+
+
+def _operation_ref(t: _Table, key: str, names: list[str], required: bool = True) -> str | None:
+    name: str | None = t.get(key, str, ... if required else None)
+    if name is not None and name not in names:
+        raise GenerationError(t.where.child(key), f"no operation named {name!r}")
+    return name
+
+
+def _load_jobs(t: _Table, names: list[str]) -> JobDecl:
+    states_t = t.table("states")
+    states = tuple(
+        (raw, _choice(states_t.get(raw, str), JOB_STATES, states_t.where.child(raw))) for raw in states_t.data
+    )
+    states_t.done()
+    fields_t = t.table("fields")
+    fields = tuple((key, _pointers(fields_t, key)) for key in JOB_FIELDS if key in fields_t.data)
+    fields_t.done()
+    for key in ("id", "status"):
+        if key not in dict(fields):
+            raise GenerationError(fields_t.where, f"missing required key {key!r}")
+    poll_t = t.table("poll", {})
+    poll = tuple(
+        (key, float(poll_t.get(key, (int, float)))) for key in ("initial", "cap", "fraction") if key in poll_t.data
+    )
+    poll_t.done()
+    stream = None
+    if "stream" in t.data:
+        s = t.table("stream")
+        stream = StreamDecl(
+            kind=_choice(s.get("kind", str), ("status", "events"), s.where.child("kind")),
+            path=s.get("path", str),
+            event=s.get("event", str, None),
+            id=_pointers(s, "id"),
+            status=_pointers(s, "status"),
+        )
+        s.done()
+        if stream.kind == "events" and not (stream.event and stream.id):
+            raise GenerationError(s.where, "an events stream needs `event` (its name) and `id` (where the job id is)")
+    results = t.get("result_operations", list, [])
+    decl = JobDecl(
+        status_operation=_operation_ref(t, "status_operation", names) or "",
+        result_operations=tuple(_strings(results, t.where.child("result_operations"))),
+        cancel_operation=_operation_ref(t, "cancel_operation", names, required=False),
+        states=states,
+        fields=fields,
+        poll=poll,
+        stream=stream,
+        idempotency_header=t.get("idempotency_header", str, None),
+    )
+    for name in decl.result_operations:
+        if name not in names:
+            raise GenerationError(t.where.child("result_operations"), f"no operation named {name!r}")
+    t.done()
+    return decl
+
+
+def _load_inputs(t: _Table) -> tuple[FileTransport, tuple[ImageRule, ...]]:
+    mode = _choice(t.get("files", str, "url"), FILE_MODES, t.where.child("files"))
+    upload_t = t.table("upload", {})
+    files = FileTransport(
+        mode=mode,
+        upload_path=upload_t.get("path", str, None),
+        upload_url=_pointers(upload_t, "upload_url"),
+        file_url=_pointers(upload_t, "file_url"),
+    )
+    upload_t.done()
+    if mode == "upload" and not (files.upload_path and files.upload_url and files.file_url):
+        raise GenerationError(
+            upload_t.where, 'files = "upload" needs upload.path, upload.upload_url and upload.file_url'
+        )
+    images_t = t.table("images", {})
+    images = []
+    for field_name in images_t.data:
+        r = images_t.table(field_name)
+        aspect = r.get("aspect_ratio", list, [])
+        if aspect and (len(aspect) != 2 or not all(isinstance(v, int | float) for v in aspect)):
+            raise GenerationError(r.where.child("aspect_ratio"), "expected [minimum, maximum] (width / height)")
+        formats = _strings(r.get("formats", list, list(IMAGE_FORMATS)), r.where.child("formats"))
+        for fmt in formats:
+            _choice(fmt, IMAGE_FORMATS, r.where.child("formats"))
+        images.append(
+            ImageRule(
+                field=field_name,
+                formats=formats,
+                max_bytes=r.get("max_bytes", int, None),
+                min_width=r.get("min_width", int, None),
+                min_height=r.get("min_height", int, None),
+                min_aspect=float(aspect[0]) if aspect else None,
+                max_aspect=float(aspect[1]) if aspect else None,
+            )
+        )
+        r.done()
+    images_t.done()
+    t.done()
+    return files, tuple(images)
 
 
 def load(path: Path) -> Manifest:

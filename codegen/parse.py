@@ -42,6 +42,9 @@ def build_provider(manifest: Manifest, decl: ProviderDecl, diagnostics: Diagnost
     operations = tuple(builder.operation(op) for op in decl.operations)
     builder.report_shared_operations()
     builder.check_overrides_used()
+    if decl.jobs is not None:
+        _check_jobs(decl, operations, builder.models, diagnostics)
+    _check_images(decl, builder.models)
     digest = hashlib.sha256(decl.table_hash.encode())
     for source in decl.specs:
         digest.update(f"{source.path}\0{docs[source.id].sha256}\0".encode())
@@ -57,7 +60,58 @@ def build_provider(manifest: Manifest, decl: ProviderDecl, diagnostics: Diagnost
         operations=operations,
         spec_files=tuple(source.path for source in decl.specs),
         inputs_hash=digest.hexdigest(),
+        jobs=decl.jobs,
+        files=decl.files,
+        images=decl.images,
     )
+
+
+def _check_jobs(
+    decl: ProviderDecl, operations: tuple[ir.Operation, ...], models: dict[str, ir.Model], diagnostics: Diagnostics
+) -> None:
+    """The job protocol must name operations of the right kind, and its states should cover the spec's enum."""
+    assert decl.jobs is not None
+    jobs = decl.jobs
+    where = Location("providers.toml", f"/providers/{decl.name}/jobs")
+    by_name = {op.name: op for op in operations}
+    expected = [(jobs.status_operation, "status")] + [(n, "result") for n in jobs.result_operations]
+    if jobs.cancel_operation:
+        expected.append((jobs.cancel_operation, "cancel"))
+    for name, kind in expected:
+        op = by_name[name]
+        if op.kind != kind:
+            raise GenerationError(where, f"operation {name!r} is a {op.kind} operation, not {kind}")
+        id_params = [p for p in op.params if p.required]
+        if len(id_params) != 1:
+            raise GenerationError(where, f"operation {name!r} must take exactly one required parameter (the job id)")
+    tasks = [by_name[n].task for n in jobs.result_operations]
+    if len(tasks) > 1 and (None in tasks or len(set(tasks)) != len(tasks)):
+        raise GenerationError(where.child("result_operations"), "several result operations need distinct `task`s")
+    status_model = models.get(by_name[jobs.status_operation].response or "")
+    pointer = dict(jobs.fields)["status"][0]
+    token = pointer.strip("/")
+    field = next((f for f in status_model.fields if f.wire_name == token), None) if status_model else None
+    if field is None or field.type.kind != "literal":
+        return
+    mapped = {raw for raw, _ in jobs.states}
+    unmapped = [str(v) for v in field.type.values if str(v) not in mapped]
+    if unmapped:
+        diagnostics.warn(
+            where.child("states"),
+            f"status value(s) {', '.join(unmapped)} of {status_model.name if status_model else ''}.{token} "
+            "are not mapped; jobs reporting them are treated as `unknown`",
+        )
+
+
+def _check_images(decl: ProviderDecl, models: dict[str, ir.Model]) -> None:
+    """Every image rule must name a field of some request model."""
+    request_fields = {f.wire_name for m in models.values() if m.role == "request" for f in m.fields}
+    for rule in decl.images:
+        if rule.field not in request_fields:
+            raise GenerationError(
+                Location("providers.toml", f"/providers/{decl.name}/inputs/images/{escape_pointer_token(rule.field)}"),
+                f"no request model has a field {rule.field!r}",
+            )
 
 
 @dataclass(frozen=True)
@@ -343,9 +397,10 @@ class _ProviderBuilder:
 
     def _field(self, model: str, role: ir.Role, wire: str, node: _Node, required: bool) -> ir.Field:
         target = f"{model}.{wire}"
-        if target in self.overrides:
-            override = self.overrides[target]
+        override = self.overrides.get(target)
+        if override is not None:
             self.used_overrides.add(target)
+        if override is not None and override.type is not None:
             if override.type != "any":
                 raise GenerationError(
                     Location("providers.toml"), f'override {target!r}: only type = "any" is supported'
@@ -354,6 +409,11 @@ class _ProviderBuilder:
             shape = _Shape(ir.TypeRef("any"), nullable=True, description=_clean_text(node.schema.get("description")))
         else:
             shape = self._shape(node, model + pascal_case(wire), role)
+        if override is not None and override.constraints:
+            added = tuple(ir.Constraint(k, v) for k, v in override.constraints)
+            kept = tuple(c for c in shape.constraints if c.keyword not in dict(override.constraints))
+            shape = replace(shape, constraints=kept + added)
+            self.diag.info(node.location, f"constraints added per providers.toml: {override.reason}")
         has_default, default = False, None
         if shape.default:
             has_default, default = self._coerce_default(shape, shape.default_at or node)

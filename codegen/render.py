@@ -47,7 +47,7 @@ def render_files(api: ir.Api, templates: Path, shared: bool = True) -> dict[str,
         files[f"{base}/models.py"] = header + render_models(provider, templates / "models", pkg)
         model_imports = sorted({m for op in provider.operations for m in (op.request, op.response) if m})
         files[f"{base}/client.py"] = header + env.get_template("client.py.jinja").render(
-            provider=provider, package=pkg, model_imports=model_imports
+            provider=provider, package=pkg, model_imports=model_imports, ops={op.name: op for op in provider.operations}
         )
         exports = sorted(
             [

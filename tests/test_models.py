@@ -11,6 +11,8 @@ from conftest import Recorder, make_client
 from pydantic import ValidationError
 from test_wire import AIML_I2V, FAL_I2V, OXEN_I2V, OXEN_T2V, SUNRA_I2V, client_class
 
+from kling_sdk._runtime.errors import InvalidRequestError
+
 
 def models(provider: str) -> Any:
     return importlib.import_module(f"kling_sdk.{provider}.models")
@@ -85,10 +87,11 @@ def test_invalid_input_is_rejected_naming_the_field(
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 async def test_invalid_input_sends_nothing(recorder: Recorder, is_async: bool) -> None:
     client = make_client(client_class("aimlapi", is_async), recorder)
-    with pytest.raises(ValidationError, match="duration"):
+    with pytest.raises(InvalidRequestError, match="duration") as info:
         result = client.submit_image_to_video({"prompt": "p", "image_url": "u", "duration": 7})
         if is_async:
             await result
+    assert info.value.field == "duration" and info.value.provider == "aimlapi"
     assert recorder.requests == []
 
 

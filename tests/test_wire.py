@@ -147,6 +147,11 @@ async def test_request_matches_docs(
     if body is not None:
         assert sent.headers["content-type"] == "application/json"
     assert len(recorder.requests) == 1
+    if method.startswith("submit_"):
+        # A submit hands back a job handle; the provider's typed answer rides along.
+        assert result.id in (OXEN_GEN["generation_id"], AIML_ID, SUNRA_ID, FAL_ID)
+        assert (result.provider, result.operation) == (provider, method)
+        result = result.response
     assert type(result).__name__ == answer_model
     assert type(result).__module__ == f"kling_sdk.{provider}.models"
 
@@ -170,10 +175,10 @@ def test_base_url_override_from_argument_and_environment(recorder: Recorder, mon
     recorder.body = SUNRA_STATUS
     client = make_client(client_class("sunra", False), recorder, base_url="http://127.0.0.1:9/sunra/")
     client.get_status(SUNRA_ID)
-    assert str(recorder.last.url) == f"http://127.0.0.1:9/sunra/requests/{SUNRA_ID}/status"
+    assert str(recorder.last.url) == f"http://127.0.0.1:9/sunra/queue/requests/{SUNRA_ID}/status"
     monkeypatch.setenv("SUNRA_BASE_URL", "http://127.0.0.1:9/env")
     make_client(client_class("sunra", False), recorder).get_status(SUNRA_ID)
-    assert str(recorder.last.url) == f"http://127.0.0.1:9/env/requests/{SUNRA_ID}/status"
+    assert str(recorder.last.url) == f"http://127.0.0.1:9/env/queue/requests/{SUNRA_ID}/status"
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
     KlingError
     ├── MissingApiKeyError
+    ├── InvalidRequestError           rejected locally before any network call; names the field
+    ├── UnsupportedOperationError     the provider has no such operation (e.g. no cancel endpoint)
     ├── APIError                      provider, message, request_id
     │   ├── APIStatusError            status_code, code, body
     │   │   ├── BadRequestError       400/422, with the provider's field details
@@ -15,7 +17,9 @@
     │   │   └── APITimeoutError
     │   └── SubmitOutcomeUnknownError a paid submit may have been accepted; never resubmitted blindly
     ├── GenerationFailedError         the job ran and failed (provider code, message, retryable)
-    └── JobDeadlineExceededError      the job did not finish before the caller's deadline
+    │   └── JobCancelledError         the job was cancelled
+    ├── JobDeadlineExceededError      the job did not finish before the caller's deadline
+    └── DownloadError                 the video could not be saved completely
 
 No error ever carries the API key: messages and bodies pass through `redact` first.
 """
@@ -39,6 +43,7 @@ class ErrorShape:
     request_id: Sequence[str] = ()
     request_id_header: str | None = None
     code_header: str | None = None
+    rate_limit_status: Sequence[int] = (429,)
 
 
 class KlingError(Exception):
@@ -47,6 +52,24 @@ class KlingError(Exception):
 
 class MissingApiKeyError(KlingError):
     """No API key was passed and the provider's environment variable is unset."""
+
+
+class InvalidRequestError(KlingError, ValueError):
+    """A request was rejected locally, before any network call; `field` names the offending input."""
+
+    def __init__(self, provider: str, field: str, message: str) -> None:
+        self.provider = provider
+        self.field = field
+        self.message = message
+        super().__init__(f"[{provider}] {field}: {message}")
+
+
+class UnsupportedOperationError(KlingError):
+    """The provider does not offer this operation."""
+
+
+class DownloadError(KlingError):
+    """A download failed or came out the wrong size; a partial file is kept for resuming."""
 
 
 class APIError(KlingError):
@@ -156,25 +179,41 @@ class GenerationFailedError(KlingError):
     """The job ran and the provider reported failure."""
 
     def __init__(
-        self, message: str, *, provider: str, job_id: str, code: str | None = None, retryable: bool | None = None
+        self,
+        message: str,
+        *,
+        provider: str,
+        job_id: str,
+        code: str | None = None,
+        retryable: bool | None = None,
+        raw_status: str | None = None,
     ) -> None:
         self.provider = provider
         self.job_id = job_id
         self.code = code
         self.retryable = retryable
         self.message = message
+        self.raw_status = raw_status
         super().__init__(f"[{provider}] job {job_id} failed{f' ({code})' if code else ''}: {message}")
 
 
-class JobDeadlineExceededError(KlingError):
-    """The job did not reach a terminal state before the deadline; it may still be running."""
+class JobCancelledError(GenerationFailedError):
+    """The job was cancelled (by the caller, a deadline, or the provider)."""
 
-    def __init__(self, *, provider: str, job_id: str, elapsed: float, last_status: str | None) -> None:
+
+class JobDeadlineExceededError(KlingError):
+    """The job did not reach a terminal state before the deadline; unless `cancelled`, it may still be running."""
+
+    def __init__(
+        self, *, provider: str, job_id: str, elapsed: float, last_status: str | None, cancelled: bool = False
+    ) -> None:
         self.provider = provider
         self.job_id = job_id
         self.elapsed = elapsed
         self.last_status = last_status
-        super().__init__(f"[{provider}] job {job_id} still {last_status or 'unknown'} after {elapsed:.0f} s")
+        self.cancelled = cancelled
+        tail = "; cancel requested" if cancelled else "; it may still be running, follow it up by id"
+        super().__init__(f"[{provider}] job {job_id} still {last_status or 'unknown'} after {elapsed:.0f} s{tail}")
 
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
@@ -244,7 +283,7 @@ def status_error(
     request_id = pick(body, shape.request_id) if isinstance(body, (Mapping, list)) else None
     if request_id is None and shape.request_id_header:
         request_id = headers.get(shape.request_id_header)
-    cls = error_class_for_status(status_code)
+    cls = RateLimitError if status_code in shape.rate_limit_status else error_class_for_status(status_code)
     kwargs: dict[str, Any] = {
         "provider": provider,
         "status_code": status_code,

@@ -1,0 +1,285 @@
+"""Jobs: the handle a submit returns, normalised states, and the pure policy that reads them.
+
+Everything provider-specific arrives as a `JobProtocol` generated from the manifest; nothing here
+knows a provider by name.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel
+
+from .errors import pick
+
+__all__ = [
+    "TERMINAL",
+    "Failure",
+    "Job",
+    "JobProtocol",
+    "JobState",
+    "JobStatus",
+    "OpCall",
+    "PollPolicy",
+    "Progress",
+    "ProgressCallback",
+    "StreamSpec",
+    "VideoResult",
+    "poll_delay",
+    "read_status",
+    "read_video",
+]
+
+JobState = Literal["queued", "running", "succeeded", "failed", "cancelled", "unknown"]
+TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
+
+S = TypeVar("S", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class OpCall:
+    """How to call one job operation: method, wire path, where the job id goes, and the response model."""
+
+    name: str
+    method: str
+    path: str
+    id_param: str
+    id_in: Literal["path", "query"]
+    response: type[BaseModel]
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """Polling cadence: start at `initial`, then `fraction` of the elapsed time, never above `cap` (seconds)."""
+
+    initial: float = 1.0
+    cap: float = 10.0
+    fraction: float = 0.08
+    jitter: float = 0.1
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """A push channel: `status` streams carry the job's status documents; `events` streams are user-wide."""
+
+    kind: Literal["status", "events"]
+    path: str
+    event: str | None = None
+    id: tuple[str, ...] = ()
+    status: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class JobProtocol:
+    """A provider's job protocol as data: operations, status vocabulary and where each fact sits (JSON pointers)."""
+
+    status_op: OpCall
+    result_ops: Mapping[str, OpCall]
+    cancel_op: OpCall | None
+    states: Mapping[str, JobState]
+    id: tuple[str, ...]
+    status: tuple[str, ...]
+    queue_position: tuple[str, ...] = ()
+    logs: tuple[str, ...] = ()
+    status_url: tuple[str, ...] = ()
+    result_url: tuple[str, ...] = ()
+    cancel_url: tuple[str, ...] = ()
+    failure_present: tuple[str, ...] = ()
+    failure_false: tuple[str, ...] = ()
+    failure_message: tuple[str, ...] = ()
+    failure_code: tuple[str, ...] = ()
+    failure_retryable: tuple[str, ...] = ()
+    video_url: tuple[str, ...] = ()
+    video_size: tuple[str, ...] = ()
+    video_content_type: tuple[str, ...] = ()
+    video_file_name: tuple[str, ...] = ()
+    poll: PollPolicy = field(default_factory=PollPolicy)
+    stream: StreamSpec | None = None
+    idempotency_header: str | None = None
+
+
+@dataclass(frozen=True)
+class Job(Generic[S]):
+    """A submitted job. Keep `id` (or `to_dict()`): it is all that is needed to follow the job later."""
+
+    provider: str
+    operation: str
+    task: str | None
+    id: str
+    submitted_at: float
+    status_url: str | None = None
+    result_url: str | None = None
+    cancel_url: str | None = None
+    response: S | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready record of the handle (without the typed response)."""
+        return {
+            "provider": self.provider,
+            "operation": self.operation,
+            "task": self.task,
+            "id": self.id,
+            "submitted_at": self.submitted_at,
+            "status_url": self.status_url,
+            "result_url": self.result_url,
+            "cancel_url": self.cancel_url,
+        }
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a job failed, as the provider reported it."""
+
+    message: str
+    code: str | None = None
+    retryable: bool | None = None
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """One observation of a job: the normalised state, the provider's raw status and its typed document."""
+
+    job_id: str
+    state: JobState
+    raw_status: str | None
+    queue_position: int | None = None
+    logs: tuple[str, ...] = ()
+    failure: Failure | None = None
+    response: BaseModel | None = None
+    document: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        """Whether the job reached a terminal state."""
+        return self.state in TERMINAL
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a progress callback receives."""
+
+    job_id: str
+    state: JobState
+    raw_status: str | None
+    elapsed: float
+    queue_position: int | None = None
+    logs: tuple[str, ...] = ()
+    source: Literal["submit", "poll", "stream"] = "poll"
+
+
+ProgressCallback = Callable[[Progress], object]
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    """A finished job's video: its URL, the provider's file metadata, and the typed result document."""
+
+    job_id: str
+    provider: str
+    url: str
+    content_type: str | None = None
+    file_name: str | None = None
+    file_size: int | None = None
+    response: BaseModel | None = None
+
+
+def read_status(
+    protocol: JobProtocol, job_id: str, document: Mapping[str, Any], response: BaseModel | None
+) -> JobStatus:
+    """Normalise one status document; a status the spec never listed becomes `unknown`, never an error."""
+    raw = pick(document, protocol.status)
+    raw_status = str(raw) if raw is not None else None
+    state: JobState = protocol.states.get(raw_status, "unknown") if raw_status is not None else "unknown"
+    failure = None
+    failed_inside_success = state == "succeeded" and (
+        any(pick(document, (p,)) not in (None, False) for p in protocol.failure_present)
+        or any(pick(document, (p,)) is False for p in protocol.failure_false)
+    )
+    if failed_inside_success:
+        state = "failed"
+    if state == "failed":
+        failure = _failure(protocol, document, raw_status)
+    position = pick(document, protocol.queue_position)
+    return JobStatus(
+        job_id=job_id,
+        state=state,
+        raw_status=raw_status,
+        queue_position=position if isinstance(position, int) and not isinstance(position, bool) else None,
+        logs=_logs(pick(document, protocol.logs)),
+        failure=failure,
+        response=response,
+        document=document,
+    )
+
+
+def _failure(protocol: JobProtocol, document: Mapping[str, Any], raw_status: str | None) -> Failure:
+    message = pick(document, protocol.failure_message)
+    code = pick(document, protocol.failure_code)
+    retryable = pick(document, protocol.failure_retryable)
+    if message is None:
+        message = f"the provider reported {raw_status or 'a failure'} without a message"
+    elif not isinstance(message, str):
+        message = str(message)
+    return Failure(
+        message=message,
+        code=str(code) if code is not None else None,
+        retryable=retryable if isinstance(retryable, bool) else None,
+    )
+
+
+def _logs(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(line for line in value.splitlines() if line)
+    if isinstance(value, Sequence):
+        return tuple(str(item.get("message", item)) if isinstance(item, Mapping) else str(item) for item in value)
+    return (str(value),)
+
+
+def read_video(
+    protocol: JobProtocol, job_id: str, provider: str, document: Mapping[str, Any], response: BaseModel | None
+) -> VideoResult | None:
+    """The video of a finished job, or None when the document carries no URL."""
+    url = pick(document, protocol.video_url)
+    if not isinstance(url, str):
+        return None
+    size = pick(document, protocol.video_size)
+    content_type = pick(document, protocol.video_content_type)
+    file_name = pick(document, protocol.video_file_name)
+    return VideoResult(
+        job_id=job_id,
+        provider=provider,
+        url=url,
+        content_type=content_type if isinstance(content_type, str) else None,
+        file_name=file_name if isinstance(file_name, str) else None,
+        file_size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        response=response,
+    )
+
+
+def poll_delay(
+    elapsed: float,
+    policy: PollPolicy,
+    *,
+    retry_after: float | None = None,
+    remaining: float | None = None,
+    jitter: float | None = None,
+) -> float:
+    """Seconds until the next status check.
+
+    A fixed fraction of the elapsed time keeps the notice latency near that fraction of the job's
+    length while the number of checks grows only logarithmically; the server's hint wins when it asks
+    for more, and the deadline cuts the wait short. `jitter` in [0, 1) makes it deterministic.
+    """
+    base = min(policy.cap, max(policy.initial, policy.fraction * elapsed))
+    fraction = random.random() if jitter is None else jitter
+    delay = base * (1 + policy.jitter * (2 * fraction - 1))
+    if retry_after is not None and retry_after > delay:
+        delay = retry_after
+    if remaining is not None:
+        delay = min(delay, max(0.0, remaining))
+    return delay
