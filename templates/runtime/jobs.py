@@ -57,7 +57,7 @@ class PollPolicy:
 
     initial: float = 1.0
     cap: float = 10.0
-    fraction: float = 0.08
+    fraction: float = 0.09
     jitter: float = 0.1
 
 
@@ -277,7 +277,7 @@ def poll_delay(
     """
     base = min(policy.cap, max(policy.initial, policy.fraction * elapsed))
     fraction = random.random() if jitter is None else jitter
-    delay = base * (1 + policy.jitter * (2 * fraction - 1))
+    delay = max(policy.initial, base * (1 + policy.jitter * (2 * fraction - 1)))
     if retry_after is not None and retry_after > delay:
         delay = retry_after
     if remaining is not None:
