@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,3 +62,44 @@ async def call(client: Any, method: str, *args: Any, **kwargs: Any) -> Any:
 
 
 Caller = Callable[..., Any]
+
+
+# ---------------------------------------------------------------------------------------------- secret scan
+SECRETS = (API_KEY, "env-secret-key-123")
+_seen_errors: list[BaseException] = []
+_log_lines: list[str] = []
+
+
+class _Everything(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        _log_lines.append(self.format(record))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def scan_for_api_keys() -> Iterator[None]:
+    """Record every SDK error and every log line of the suite, then prove no API key is in any of them."""
+    from kling_sdk._runtime import errors
+
+    original = errors.KlingError.__init__
+
+    def recording_init(self: BaseException, *args: Any, **kwargs: Any) -> None:
+        _seen_errors.append(self)
+        original(self, *args, **kwargs)
+
+    errors.KlingError.__init__ = recording_init  # type: ignore[method-assign]
+    handler = _Everything(logging.DEBUG)
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
+        errors.KlingError.__init__ = original  # type: ignore[method-assign]
+    texts = [str(e) for e in _seen_errors] + [repr(e) for e in _seen_errors] + _log_lines
+    texts += [repr(vars(e)) for e in _seen_errors]
+    leaks = [t for t in texts for s in SECRETS if s in t]
+    assert _seen_errors and _log_lines, "the scan saw nothing: the recording hooks are broken"
+    assert not leaks, f"API key found in {len(leaks)} error/log texts, e.g. {leaks[0][:200]}"

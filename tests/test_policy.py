@@ -148,3 +148,126 @@ def test_api_key_never_reaches_errors_or_logs(caplog: pytest.LogCaptureFixture) 
 
     headers = {"Authorization": f"Key {API_KEY}", "X-Api-Key": API_KEY, "Accept": "application/json"}
     assert redact_headers(headers) == {"Authorization": REDACTED, "X-Api-Key": REDACTED, "Accept": "application/json"}
+
+
+# ---------------------------------------------------------------------------------------------- polling policy
+from kling_sdk._runtime.jobs import PollPolicy, poll_delay  # noqa: E402
+
+POLICY = PollPolicy(initial=1.0, cap=10.0, fraction=0.09, jitter=0.1)
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "retry_after", "remaining", "jitter", "expected"),
+    [
+        (0.0, None, None, 0.5, 1.0),  # starts quickly
+        (5.0, None, None, 0.5, 1.0),  # floor while the job is young
+        (50.0, None, None, 0.5, 4.5),  # then a fraction of the elapsed time
+        (100.0, None, None, 0.5, 9.0),
+        (1000.0, None, None, 0.5, 10.0),  # never above the cap
+        (1000.0, None, None, 0.0, 9.0),  # jitter -10 %
+        (1000.0, None, None, 0.9999, 11.0),  # jitter +10 %
+        (5.0, None, None, 0.0, 1.0),  # jitter never goes below the floor
+        (50.0, 30.0, None, 0.5, 30.0),  # the server asks for more: honoured
+        (50.0, 0.5, None, 0.5, 4.5),  # ... but never makes us poll faster
+        (50.0, None, 2.0, 0.5, 2.0),  # the deadline cuts the wait short
+        (50.0, 30.0, 3.0, 0.5, 3.0),
+        (50.0, None, -1.0, 0.5, 0.0),
+    ],
+)
+def test_poll_delay(
+    elapsed: float, retry_after: float | None, remaining: float | None, jitter: float, expected: float
+) -> None:
+    assert poll_delay(elapsed, POLICY, retry_after=retry_after, remaining=remaining, jitter=jitter) == pytest.approx(
+        expected, abs=1e-3
+    )
+
+
+@pytest.mark.parametrize("job_seconds", [30, 120, 600])
+def test_polling_keeps_notice_latency_near_a_tenth_of_the_job(job_seconds: int) -> None:
+    t, polls = 0.0, 0
+    while t < job_seconds:
+        t += poll_delay(t, POLICY, jitter=0.9999)
+        polls += 1
+    assert t - job_seconds <= max(1.0, 0.11 * job_seconds)
+    assert polls <= job_seconds / 0.1 / 10  # polling alone: >= 10x fewer than a fixed 0.1 s poll
+
+
+# ---------------------------------------------------------------------------------------------- status documents
+from kling_sdk._runtime.jobs import read_status  # noqa: E402
+
+
+def _protocol(provider: str) -> Any:
+    import importlib
+
+    return importlib.import_module(f"kling_sdk.{provider}.client").PROVIDER.jobs
+
+
+# Documents from the dossier (§1.7, §2.6, §2.8, §3.6, §4.6), normalised.
+STATUS_DOCUMENTS = [
+    ("oxen", {"generations": [{"generation_id": "g", "status": "queued"}]}, "queued", None, None),
+    ("oxen", {"generation_id": "g", "status": "processing"}, "running", None, None),
+    ("oxen", {"generation_id": "g", "status": "succeeded", "result_url": "https://x/v.mp4"}, "succeeded", None, None),
+    ("oxen", {"generation_id": "g", "status": "failed", "error_message": "Insufficient credits"}, "failed",
+     "Insufficient credits", None),
+    ("oxen", {"generation_id": "g", "status": "cancelled"}, "cancelled", None, None),
+    ("oxen", {"generation_id": "g", "status": "paused"}, "unknown", None, None),
+    ("aimlapi", {"id": "a:b/c", "status": "queued"}, "queued", None, None),
+    ("aimlapi", {"id": "a:b/c", "status": "generating"}, "running", None, None),
+    ("aimlapi", {"id": "a:b/c", "status": "completed", "video": {"url": "u"}}, "succeeded", None, None),
+    ("aimlapi", {"id": "a:b/c", "status": "error", "error": {"detail": [
+        {"loc": ["body", "image_url"], "msg": "Could not detect face in the image", "type": "face_detection_error"}]}},
+     "failed", "Could not detect face in the image", "face_detection_error"),
+    ("aimlapi", {"id": "a:b/c", "status": "error", "error": {"name": "Timeout", "message": "Generation timeout"}},
+     "failed", "Generation timeout", "Timeout"),
+    ("sunra", {"request_id": "pd_x", "status": "IN_QUEUE", "queue_position": 2}, "queued", None, None),
+    ("sunra", {"request_id": "pd_x", "status": "IN_PROGRESS", "logs": "a\nb"}, "running", None, None),
+    ("sunra", {"request_id": "pd_x", "status": "COMPLETED", "success": True, "error": None}, "succeeded", None, None),
+    ("sunra", {"request_id": "pd_x", "status": "COMPLETED", "success": False,
+               "error": {"code": "unsafe_content", "message": "flagged", "retryable": False}}, "failed", "flagged", "unsafe_content"),
+    ("sunra", {"request_id": "pd_x", "status": "CANCELED"}, "cancelled", None, None),
+    ("fal", {"request_id": "r", "status": "IN_QUEUE", "queue_position": 0}, "queued", None, None),
+    ("fal", {"request_id": "r", "status": "IN_PROGRESS", "logs": None}, "running", None, None),
+    ("fal", {"request_id": "r", "status": "COMPLETED", "logs": None, "metrics": {"inference_time": 80.1}}, "succeeded",
+     None, None),
+    ("fal", {"request_id": "r", "status": "COMPLETED", "error": "Runner disconnected", "error_type": "runner_disconnected"},
+     "failed", "Runner disconnected", "runner_disconnected"),
+    ("fal", {"request_id": "r", "status": "SOMETHING_NEW"}, "unknown", None, None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("provider", "document", "state", "message", "code"), STATUS_DOCUMENTS)
+def test_status_documents_normalise(
+    provider: str, document: dict[str, Any], state: str, message: str | None, code: str | None
+) -> None:
+    status = read_status(_protocol(provider), "job", document, None)
+    assert status.state == state
+    if message is not None:
+        assert status.failure is not None and status.failure.message == message and status.failure.code == code
+    else:
+        assert status.failure is None
+
+
+# ---------------------------------------------------------------------------------------------- SSE framing
+from kling_sdk._runtime.sse import ServerSentEvent, SSEDecoder  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("lines", "events"),
+    [
+        (["data: {}", ""], [ServerSentEvent("message", "{}")]),
+        (["data:{}", ""], [ServerSentEvent("message", "{}")]),  # no space after the colon
+        (
+            ["event: media_generation_completed", 'data: {"a":1}', ""],
+            [ServerSentEvent("media_generation_completed", '{"a":1}')],
+        ),
+        (["data: a", "data: b", ""], [ServerSentEvent("message", "a\nb")]),
+        ([": keep-alive", ""], []),
+        (["id: 7", "retry: 1500", "data: x", ""], [ServerSentEvent("message", "x", "7", 1500)]),
+        (["data: x\r", "\r"], [ServerSentEvent("message", "x")]),
+        (["data: 1", "", "data: 2", ""], [ServerSentEvent("message", "1"), ServerSentEvent("message", "2")]),
+        (["data: unterminated"], []),
+    ],
+)
+def test_sse_decoder(lines: list[str], events: list[ServerSentEvent]) -> None:
+    decoder = SSEDecoder()
+    assert [e for e in map(decoder.feed, lines) if e is not None] == events
