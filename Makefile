@@ -17,3 +17,4 @@ test: .venv/bin/python
 	$(PY) -m pytest
 bench: .venv/bin/python
 	$(PY) bench/bench_generate.py
+	$(PY) bench/bench_runtime.py

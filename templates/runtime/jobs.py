@@ -114,6 +114,7 @@ class Job(Generic[S]):
     result_url: str | None = None
     cancel_url: str | None = None
     response: S | None = None
+    document: Any = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready record of the handle (without the typed response)."""
