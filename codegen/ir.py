@@ -117,7 +117,7 @@ JOB_FIELDS = (
 class StreamDecl:
     """A push channel: a per-job status stream, or a user-wide event stream filtered by job id."""
 
-    kind: Literal["status", "events"] | str
+    kind: str
     path: str
     event: str | None
     id: tuple[str, ...]

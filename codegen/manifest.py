@@ -274,11 +274,13 @@ def _pointers(t: _Table, key: str) -> tuple[str, ...]:
     return values
 
 
-def _operation_ref(t: _Table, key: str, names: list[str], required: bool = True) -> str | None:
-    name: str | None = t.get(key, str, ... if required else None)
-    if name is not None and name not in names:
-        raise GenerationError(t.where.child(key), f"no operation named {name!r}")
-    return name
+def _operation_refs(t: _Table, key: str, names: list[str], kind: type, default: Any = ...) -> Any:
+    """A key naming one operation (or a list of them); each must be declared."""
+    value = t.get(key, kind, default)
+    for name in [value] if isinstance(value, str) else value or []:
+        if name not in names:
+            raise GenerationError(t.where.child(key), f"no operation named {name!r}")
+    return value
 
 
 def _load_jobs(t: _Table, names: list[str]) -> JobDecl:
@@ -311,20 +313,17 @@ def _load_jobs(t: _Table, names: list[str]) -> JobDecl:
         s.done()
         if stream.kind == "events" and not (stream.event and stream.id):
             raise GenerationError(s.where, "an events stream needs `event` (its name) and `id` (where the job id is)")
-    results = t.get("result_operations", list, [])
+    results = _operation_refs(t, "result_operations", names, list, [])
     decl = JobDecl(
-        status_operation=_operation_ref(t, "status_operation", names) or "",
-        result_operations=tuple(_strings(results, t.where.child("result_operations"))),
-        cancel_operation=_operation_ref(t, "cancel_operation", names, required=False),
+        status_operation=_operation_refs(t, "status_operation", names, str),
+        result_operations=_strings(results, t.where.child("result_operations")),
+        cancel_operation=_operation_refs(t, "cancel_operation", names, str, None),
         states=states,
         fields=fields,
         poll=poll,
         stream=stream,
         idempotency_header=t.get("idempotency_header", str, None),
     )
-    for name in decl.result_operations:
-        if name not in names:
-            raise GenerationError(t.where.child("result_operations"), f"no operation named {name!r}")
     t.done()
     return decl
 

@@ -43,7 +43,7 @@ def build_provider(manifest: Manifest, decl: ProviderDecl, diagnostics: Diagnost
     builder.report_shared_operations()
     builder.check_overrides_used()
     if decl.jobs is not None:
-        _check_jobs(decl, operations, builder.models, diagnostics)
+        _check_jobs(decl.name, decl.jobs, operations, builder.models, diagnostics)
     _check_images(decl, builder.models)
     digest = hashlib.sha256(decl.table_hash.encode())
     for source in decl.specs:
@@ -67,12 +67,14 @@ def build_provider(manifest: Manifest, decl: ProviderDecl, diagnostics: Diagnost
 
 
 def _check_jobs(
-    decl: ProviderDecl, operations: tuple[ir.Operation, ...], models: dict[str, ir.Model], diagnostics: Diagnostics
+    provider: str,
+    jobs: ir.JobDecl,
+    operations: tuple[ir.Operation, ...],
+    models: dict[str, ir.Model],
+    diagnostics: Diagnostics,
 ) -> None:
     """The job protocol must name operations of the right kind, and its states should cover the spec's enum."""
-    assert decl.jobs is not None
-    jobs = decl.jobs
-    where = Location("providers.toml", f"/providers/{decl.name}/jobs")
+    where = Location("providers.toml", f"/providers/{provider}/jobs")
     by_name = {op.name: op for op in operations}
     expected = [(jobs.status_operation, "status")] + [(n, "result") for n in jobs.result_operations]
     if jobs.cancel_operation:
@@ -88,17 +90,16 @@ def _check_jobs(
     if len(tasks) > 1 and (None in tasks or len(set(tasks)) != len(tasks)):
         raise GenerationError(where.child("result_operations"), "several result operations need distinct `task`s")
     status_model = models.get(by_name[jobs.status_operation].response or "")
-    pointer = dict(jobs.fields)["status"][0]
-    token = pointer.strip("/")
+    token = dict(jobs.fields)["status"][0].strip("/")
     field = next((f for f in status_model.fields if f.wire_name == token), None) if status_model else None
-    if field is None or field.type.kind != "literal":
+    if status_model is None or field is None or field.type.kind != "literal":
         return
     mapped = {raw for raw, _ in jobs.states}
     unmapped = [str(v) for v in field.type.values if str(v) not in mapped]
     if unmapped:
         diagnostics.warn(
             where.child("states"),
-            f"status value(s) {', '.join(unmapped)} of {status_model.name if status_model else ''}.{token} "
+            f"status value(s) {', '.join(unmapped)} of {status_model.name}.{token} "
             "are not mapped; jobs reporting them are treated as `unknown`",
         )
 

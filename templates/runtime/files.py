@@ -9,7 +9,6 @@ import base64
 import mimetypes
 import os
 import struct
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -201,8 +200,3 @@ def as_local_file(file: LocalFile, info: ImageInfo | None) -> LocalFile:
         name = file.file_name if "." in file.file_name else f"{file.file_name}.{info.format.replace('jpeg', 'jpg')}"
         return LocalFile(file.data, name, MIME[info.format])
     return file
-
-
-def local_fields(request: Mapping[str, Any], fields: Mapping[str, ImageRule]) -> dict[str, Any]:
-    """The request's file-input values that are local (paths, bytes, LocalFile, data URIs)."""
-    return {name: value for name, value in request.items() if name in fields and is_local(value)}
