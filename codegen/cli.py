@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def render(
     manifest: Manifest, providers: Sequence[str] | None, diagnostics: Diagnostics
-) -> tuple[dict[str, str], list[str]]:
+) -> tuple[dict[str, str | bytes], list[str]]:
     """Render the files for the selected providers; returns (files, scope directories they own)."""
     only = frozenset(providers) if providers else None
     for name in only or ():

@@ -82,6 +82,10 @@ class Operation:
     response: str | None
     summary: str | None
     source: str
+    spec_path: str = ""
+    constants: tuple[tuple[str, Json], ...] = ()
+    request_schema: tuple[Json, ...] = field(default=(), compare=False)
+    response_schema: Json = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,20 @@ class ImageRule:
 
 
 @dataclass(frozen=True)
+class FakeDecl:
+    """How the fake provider (kling_sdk.testing) answers: document and error templates with `{placeholders}`."""
+
+    id: str
+    validation: str
+    pending_status: int
+    statuses: tuple[tuple[str, str], ...]
+    failure: dict[str, Json]
+    documents: dict[str, Json]
+    errors: dict[str, Json]
+    auth_schemes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Provider:
     """Everything generated for one provider."""
 
@@ -179,6 +197,7 @@ class Provider:
     jobs: JobDecl | None = None
     files: FileTransport = FileTransport("url")
     images: tuple[ImageRule, ...] = ()
+    fake: FakeDecl | None = None
 
 
 @dataclass(frozen=True)

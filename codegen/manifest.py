@@ -10,13 +10,33 @@ from pathlib import Path
 from typing import Any
 
 from codegen.diagnostics import GenerationError, Location
-from codegen.ir import JOB_FIELDS, JOB_STATES, Auth, ErrorShape, FileTransport, ImageRule, JobDecl, StreamDecl
+from codegen.ir import (
+    JOB_FIELDS,
+    JOB_STATES,
+    Auth,
+    ErrorShape,
+    FakeDecl,
+    FileTransport,
+    ImageRule,
+    JobDecl,
+    StreamDecl,
+)
 
 OPERATION_KINDS = ("submit", "status", "result", "cancel", "list")
 HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 SPEC_FORMATS = ("openapi", "json")
 FILE_MODES = ("url", "data_uri", "upload")
 IMAGE_FORMATS = ("png", "jpeg", "webp", "gif")
+FAKE_VALIDATION = ("submit", "deferred")
+FAKE_DOCUMENTS = (
+    "submit", "status", "result", "cancel", "list", "upload", "event_succeeded", "event_failed",
+    *(f"status_{state}" for state in JOB_STATES),
+)  # fmt: skip
+FAKE_ERRORS = (
+    "unauthorized", "invalid", "not_found", "unknown_model", "rate_limited", "server",
+    "result_failed", "result_pending", "already_completed",
+)  # fmt: skip
+FAKE_REQUIRED_ERRORS = ("unauthorized", "invalid", "not_found", "rate_limited", "server")
 OVERRIDE_CONSTRAINTS = {"max_items": "maxItems", "min_items": "minItems", "max_length": "maxLength"}
 
 
@@ -77,6 +97,7 @@ class ProviderDecl:
     files: FileTransport
     images: tuple[ImageRule, ...]
     table_hash: str
+    fake: FakeDecl | None = None
 
     def spec(self, spec_id: str) -> SpecSource:
         """The spec source with this id."""
@@ -243,6 +264,7 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
     overrides_t.done()
     jobs = _load_jobs(t.table("jobs"), names) if "jobs" in t.data else None
     files, images = _load_inputs(t.table("inputs", {}))
+    fake = _load_fake(t.table("fake"), jobs) if "fake" in t.data else None
     rename = t.get("rename", dict, {})
     provider = ProviderDecl(
         name=name,
@@ -259,10 +281,16 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
         jobs=jobs,
         files=files,
         images=images,
-        table_hash=hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest(),
+        fake=fake,
+        # The fake's templates do not shape the client, so they stay out of its inputs hash.
+        table_hash=hashlib.sha256(json.dumps(_without(data, "fake"), sort_keys=True).encode()).hexdigest(),
     )
     t.done()
     return provider
+
+
+def _without(data: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k != key}
 
 
 def _pointers(t: _Table, key: str) -> tuple[str, ...]:
@@ -367,6 +395,46 @@ def _load_inputs(t: _Table) -> tuple[FileTransport, tuple[ImageRule, ...]]:
     images_t.done()
     t.done()
     return files, tuple(images)
+
+
+def _load_fake(t: _Table, jobs: JobDecl | None) -> FakeDecl:
+    if jobs is None:
+        raise GenerationError(t.where, "a fake provider needs the [jobs] table: it follows the same protocol")
+    statuses_t = t.table("statuses", {})
+    statuses = tuple(
+        (_choice(state, JOB_STATES, statuses_t.where), statuses_t.get(state, str)) for state in statuses_t.data
+    )
+    statuses_t.done()
+    documents = t.table("documents")
+    for key in documents.data:
+        _choice(key, FAKE_DOCUMENTS, documents.where)
+    for key in ("submit", "status"):
+        documents.get(key, dict)
+    errors_t = t.table("errors")
+    errors: dict[str, Any] = {}
+    for key in errors_t.data:
+        _choice(key, FAKE_ERRORS, errors_t.where)
+        e = errors_t.table(key)
+        errors[key] = {
+            "status": e.get("status", int),
+            "body": e.get("body", (dict, str)),
+            "headers": e.get("headers", dict, {}),
+        }
+        e.done()
+    for key in FAKE_REQUIRED_ERRORS:
+        errors_t.get(key, dict)
+    decl = FakeDecl(
+        id=t.get("id", str),
+        validation=_choice(t.get("validation", str, "submit"), FAKE_VALIDATION, t.where.child("validation")),
+        pending_status=t.get("pending_status", int, 200),
+        statuses=statuses,
+        failure=t.get("failure", dict),
+        documents=dict(documents.data),
+        errors=errors,
+        auth_schemes=_strings(t.get("auth_schemes", list, []), t.where.child("auth_schemes")),
+    )
+    t.done()
+    return decl
 
 
 def load(path: Path) -> Manifest:

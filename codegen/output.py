@@ -56,7 +56,7 @@ def existing_files(output: Path, scopes: list[str]) -> set[str]:
     return found
 
 
-def compare(files: dict[str, str], output: Path, scopes: list[str]) -> TreeDiff:
+def compare(files: dict[str, str | bytes], output: Path, scopes: list[str]) -> TreeDiff:
     """Compare rendered files with the tree on disk."""
     diff = TreeDiff()
     on_disk = existing_files(output, scopes)
@@ -65,8 +65,14 @@ def compare(files: dict[str, str], output: Path, scopes: list[str]) -> TreeDiff:
         if path not in on_disk:
             diff.missing.append(path)
             continue
-        current = target.read_text(encoding="utf-8")
         expected = files[path]
+        if isinstance(expected, bytes):
+            if target.read_bytes() != expected:
+                diff.stale[path] = (
+                    f"binary file differs ({target.stat().st_size} bytes on disk, {len(expected)} generated)"
+                )
+            continue
+        current = target.read_text(encoding="utf-8")
         if current == expected:
             continue
         text = "".join(
@@ -86,16 +92,18 @@ def compare(files: dict[str, str], output: Path, scopes: list[str]) -> TreeDiff:
     return diff
 
 
-def write(files: dict[str, str], output: Path, scopes: list[str]) -> list[str]:
+def write(files: dict[str, str | bytes], output: Path, scopes: list[str]) -> list[str]:
     """Bring the tree to `files`: replace changed files atomically, delete orphans; returns what changed."""
     changed = []
     for path in sorted(files):
         target = output / path
-        if target.exists() and target.read_text(encoding="utf-8") == files[path]:
+        content = files[path]
+        data = content if isinstance(content, bytes) else content.encode("utf-8")
+        if target.exists() and target.read_bytes() == data:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        tmp.write_text(files[path], encoding="utf-8", newline="\n")
+        tmp.write_bytes(data)
         os.replace(tmp, target)
         changed.append(path)
     for path in sorted(existing_files(output, scopes) - set(files)):

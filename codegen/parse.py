@@ -13,6 +13,7 @@ from codegen.diagnostics import Diagnostics, GenerationError, Location, escape_p
 from codegen.manifest import Manifest, OperationDecl, ProviderDecl
 from codegen.names import field_name, is_class_name, pascal_case
 from codegen.specs import Document, load_document, schema_ref_target, validate_document, validate_json_schema
+from codegen.wire_schemas import inline_schema
 
 _PRIMITIVES: dict[str, ir.TypeKind] = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
 _CONSTRAINT_KEYS = (
@@ -63,6 +64,7 @@ def build_provider(manifest: Manifest, decl: ProviderDecl, diagnostics: Diagnost
         jobs=decl.jobs,
         files=decl.files,
         images=decl.images,
+        fake=decl.fake,
     )
 
 
@@ -180,8 +182,8 @@ class _ProviderBuilder:
                 op_node.location,
                 f"path parameters {sorted(declared)} do not match the placeholders of {wire_path!r}",
             )
-        request = self._request_model(op, op_node)
-        response = self._response_model(op, op_node)
+        request, request_nodes = self._request_model(op, op_node)
+        response, response_node = self._response_model(op, op_node)
         summary = op_node.schema.get("summary") or op_node.schema.get("description")
         return ir.Operation(
             name=op.name,
@@ -194,6 +196,10 @@ class _ProviderBuilder:
             response=response,
             summary=_clean_text(summary),
             source=str(op_node.location),
+            spec_path=op.path,
+            constants=op.constants,
+            request_schema=tuple(inline_schema(n.doc, n.pointer) for n in request_nodes),
+            response_schema=inline_schema(response_node.doc, response_node.pointer) if response_node else None,
         )
 
     def _params(self, path_node: _Node, op_node: _Node) -> tuple[ir.Param, ...]:
@@ -221,7 +227,7 @@ class _ProviderBuilder:
                 )
         return tuple(found.values())
 
-    def _request_model(self, op: OperationDecl, op_node: _Node) -> str | None:
+    def _request_model(self, op: OperationDecl, op_node: _Node) -> tuple[str | None, list[_Node]]:
         if op.body:
             sources = [self._body_source(ref) for ref in op.body]
         else:
@@ -232,7 +238,7 @@ class _ProviderBuilder:
                         op_node.location,
                         f"manifest names request model {op.request!r} but the operation has no requestBody",
                     )
-                return None
+                return None, []
             body_node = self._deref(op_node.child("requestBody"))
             content = body_node.schema.get("content", {})
             if "application/json" not in content:
@@ -244,7 +250,7 @@ class _ProviderBuilder:
             raise GenerationError(
                 op_node.location, "the operation has a request body: name its model with `request` in providers.toml"
             )
-        return self._object_model(op.request, "request", sources, constants=op.constants).name
+        return self._object_model(op.request, "request", sources, constants=op.constants).name, sources
 
     def _body_source(self, ref: str) -> _Node:
         spec_id, _, pointer = ref.partition("#")
@@ -255,7 +261,7 @@ class _ProviderBuilder:
             validate_json_schema(node.schema, node.location, self.diag)
         return node
 
-    def _response_model(self, op: OperationDecl, op_node: _Node) -> str | None:
+    def _response_model(self, op: OperationDecl, op_node: _Node) -> tuple[str | None, _Node | None]:
         responses = op_node.schema.get("responses", {})
         for status in sorted(str(s) for s in responses):
             if not re.fullmatch(r"2\d\d", status):
@@ -269,12 +275,12 @@ class _ProviderBuilder:
                         "the operation returns JSON: name its model with `response` in providers.toml",
                     )
                 schema_node = response.child("content", "application/json", "schema")
-                return self._object_model(op.response, "response", [schema_node]).name
+                return self._object_model(op.response, "response", [schema_node]).name, schema_node
         if op.response:
             raise GenerationError(
                 op_node.location.child("responses"), f"no 2xx JSON response to become {op.response!r}"
             )
-        return None
+        return None, None
 
     def report_shared_operations(self) -> None:
         """Warn where several documents declare one operationId or one method+path."""

@@ -13,17 +13,18 @@ from typing import Any
 
 from codegen import __version__, ir
 from codegen.diagnostics import GenerationError
+from codegen.protocols import fake_protocols
 
 HEADER_MARK = "inputs sha256:"
 _JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean"}
 _PRIMITIVE_ANNOTATIONS = {"str": "str", "int": "int", "float": "float", "bool": "bool", "any": "Any"}
 
 
-def render_files(api: ir.Api, templates: Path, shared: bool = True) -> dict[str, str]:
+def render_files(api: ir.Api, templates: Path, shared: bool = True) -> dict[str, str | bytes]:
     """Render every generated file; `shared` adds the package root and runtime (skipped for a one-provider run)."""
     env = _jinja_env(templates)
     templates_hash = _tree_hash(templates)
-    files: dict[str, str] = {}
+    files: dict[str, str | bytes] = {}
     pkg = api.package
     if shared:
         runtime_hash = _digest(templates_hash, api.package)
@@ -38,6 +39,7 @@ def render_files(api: ir.Api, templates: Path, shared: bool = True) -> dict[str,
             elif source.name.endswith(".py.jinja"):
                 text = env.get_template(f"runtime/{source.name}").render(version=__version__)
                 files[f"{pkg}/_runtime/{source.name.removesuffix('.jinja')}"] = header + text
+        files.update(render_testing(api, templates / "testing", templates_hash))
     for provider in api.providers:
         inputs = ", ".join(provider.spec_files)
         header = _header(
@@ -61,6 +63,29 @@ def render_files(api: ir.Api, templates: Path, shared: bool = True) -> dict[str,
             provider=provider, package=pkg, exports=exports
         )
     return format_python(files)
+
+
+def render_testing(api: ir.Api, source_dir: Path, templates_hash: str) -> dict[str, str | bytes]:
+    """The fake provider package: its modules and sample video copied, its protocol table generated."""
+    fakes = [p for p in api.providers if p.fake]
+    digest = _digest(templates_hash, *(p.inputs_hash for p in fakes), json.dumps([_fake_json(p) for p in fakes]))
+    header = _header("templates/testing/, providers.toml [*.fake, *.jobs] and the specs", digest)
+    base = f"{api.package}/testing"
+    files: dict[str, str | bytes] = {}
+    for source in sorted(source_dir.iterdir()):
+        if source.suffix == ".py":
+            files[f"{base}/{source.name}"] = header + source.read_text(encoding="utf-8")
+        elif source.suffix == ".mp4":
+            files[f"{base}/{source.name}"] = source.read_bytes()
+    table = {"_generated": header.replace("# ", "").replace("\n", " ").strip(), **fake_protocols(api)}
+    files[f"{base}/protocols.json"] = json.dumps(table, indent=1, sort_keys=False, ensure_ascii=False) + "\n"
+    return files
+
+
+def _fake_json(provider: ir.Provider) -> object:
+    fake = provider.fake
+    return None if fake is None else [fake.id, fake.validation, fake.pending_status, fake.statuses, fake.failure,
+                                      fake.documents, fake.errors, fake.auth_schemes]  # fmt: skip
 
 
 def header_hash(text: str) -> str | None:
@@ -271,12 +296,12 @@ def _type_schema(t: ir.TypeRef, role: ir.Role) -> dict[str, Any]:
 RUFF_ARGS = ["--isolated", "--line-length", "120", "--target-version", "py311"]
 
 
-def format_python(files: dict[str, str]) -> dict[str, str]:
+def format_python(files: dict[str, str | bytes]) -> dict[str, str | bytes]:
     """Sort imports, drop unused ones and format every .py file with ruff, in two batch calls."""
     from ruff.__main__ import find_ruff_bin
 
     ruff = find_ruff_bin()
-    py = {path: text for path, text in files.items() if path.endswith(".py")}
+    py = {path: text for path, text in files.items() if path.endswith(".py") and isinstance(text, str)}
     with tempfile.TemporaryDirectory(prefix="kling-codegen-") as tmp:
         root = Path(tmp)
         for path, text in py.items():

@@ -1,0 +1,109 @@
+"""IR -> the fake provider's protocol table (routes, states, templates, wire schemas) as JSON data."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from codegen import ir
+
+
+def fake_protocols(api: ir.Api) -> dict[str, Any]:
+    """One entry per provider that declares a `[fake]` table."""
+    return {
+        "package": api.package,
+        "providers": {p.name: provider_protocol(p, api.package) for p in api.providers if p.fake and p.jobs},
+    }
+
+
+def provider_protocol(provider: ir.Provider, package: str) -> dict[str, Any]:
+    """The data the fake needs to speak one provider's protocol."""
+    assert provider.fake is not None and provider.jobs is not None
+    fake, jobs = provider.fake, provider.jobs
+    ops = {op.name: op for op in provider.operations}
+    base_path = urlsplit(provider.base_url).path.rstrip("/")
+    status_op = ops[jobs.status_operation]
+    urls = {"status_url": _url_template(base_path, status_op)}
+    if jobs.result_operations:
+        urls["result_url"] = _url_template(base_path, ops[jobs.result_operations[0]])
+    if jobs.cancel_operation:
+        urls["cancel_url"] = _url_template(base_path, ops[jobs.cancel_operation])
+    stream = None
+    if jobs.stream:
+        stream = {"kind": jobs.stream.kind, "path": jobs.stream.path, "event": jobs.stream.event}
+    return {
+        "title": provider.title,
+        "client": {
+            "module": f"{package}.{provider.name}",
+            "sync": f"{provider.class_name}Client",
+            "async": f"Async{provider.class_name}Client",
+        },
+        "base_path": base_path,
+        "auth": {"header": provider.auth.header, "schemes": list(fake.auth_schemes or (provider.auth.scheme,))},
+        "routes": [_route(op) for op in provider.operations],
+        "statuses": _raw_statuses(jobs, fake),
+        "urls": urls,
+        "stream": stream,
+        "upload_path": provider.files.upload_path,
+        "id": fake.id,
+        "validation": fake.validation,
+        "pending_status": fake.pending_status,
+        "failure": fake.failure,
+        "documents": fake.documents,
+        "errors": fake.errors,
+        "rate_limit_status": list(provider.errors.rate_limit_status),
+    }
+
+
+def _route(op: ir.Operation) -> dict[str, Any]:
+    ident = next((p for p in op.params if p.location == "path"), None) or next(
+        (p for p in op.params if p.location == "query" and p.required), None
+    )
+    paths = [op.path] + ([op.spec_path] if op.spec_path and op.spec_path != op.path else [])
+    return {
+        "operation": op.name,
+        "kind": op.kind,
+        "task": op.task,
+        "method": op.method,
+        "paths": paths,
+        "id": {"name": ident.wire_name, "in": ident.location} if ident and op.kind != "submit" else None,
+        "match": _discriminators(op),
+        "request": list(op.request_schema),
+        "response": op.response_schema,
+    }
+
+
+def _discriminators(op: ir.Operation) -> dict[str, Any]:
+    """Body values that tell operations sharing one route apart: constants and single-valued enums."""
+    found: dict[str, Any] = dict(op.constants)
+    for part in op.request_schema:
+        properties = part.get("properties") if isinstance(part, dict) else None
+        required = part.get("required") if isinstance(part, dict) else None
+        if not isinstance(properties, dict) or not isinstance(required, list):
+            continue
+        for name in required:
+            prop = properties.get(name) if isinstance(name, str) else None
+            enum = prop.get("enum") if isinstance(prop, dict) else None
+            if isinstance(name, str) and isinstance(enum, list) and len(enum) == 1:
+                found.setdefault(name, enum[0])
+    return found
+
+
+def _raw_statuses(jobs: ir.JobDecl, fake: ir.FakeDecl) -> dict[str, str]:
+    """The raw status the fake reports for each normalised state: the manifest's choice, else the first mapping."""
+    raw: dict[str, str] = {}
+    for value, state in jobs.states:
+        raw.setdefault(state, value)
+    raw.update(dict(fake.statuses))
+    return {state: raw[state] for state in ir.JOB_STATES if state in raw}
+
+
+def _url_template(base_path: str, op: ir.Operation) -> str:
+    """A job URL template with `{id}` where the operation takes the job id."""
+    ident = _route(op)["id"]
+    if ident is None:
+        return base_path + op.path
+    if ident["in"] == "path":
+        return base_path + re.sub(r"{[^}]+}", "{id}", op.path)
+    return f"{base_path}{op.path}?{ident['name']}={{id}}"

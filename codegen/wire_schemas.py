@@ -1,0 +1,61 @@
+"""A schema node of a vendored spec -> a self-contained JSON Schema (2020-12): `$ref`s inlined, `nullable` as null."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from codegen.diagnostics import Location
+from codegen.specs import Document, schema_ref_target
+
+# Keywords whose values are schemas (or maps / lists of schemas) and get inlined too.
+_SCHEMA_KEYS = ("items", "additionalProperties", "not", "contains", "propertyNames", "unevaluatedProperties")
+_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions")
+_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+# Annotations that say nothing about validity; dropped to keep the shipped copies small.
+_DROPPED = ("description", "title", "examples", "example", "x-order", "x-sr-order", "x-fal-order-properties")
+
+
+def inline_schema(doc: Document, pointer: str) -> Any:
+    """The schema at `pointer` in `doc`, with every local `$ref` replaced by its target."""
+    return _inline(doc, doc.resolve(pointer), Location(doc.source.path, pointer), ())
+
+
+def _inline(doc: Document, node: Any, where: Location, stack: tuple[str, ...]) -> Any:
+    if isinstance(node, list):
+        return [_inline(doc, item, where.child(i), stack) for i, item in enumerate(node)]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        ref = node["$ref"]
+        if ref in stack:
+            # A recursive schema cannot be inlined; accept anything at the point of recursion.
+            return {}
+        pointer, target = schema_ref_target(doc, ref, where.child("$ref"))
+        siblings = {k: v for k, v in node.items() if k != "$ref"}
+        resolved = _inline(doc, target, Location(doc.source.path, pointer), (*stack, ref))
+        return {"allOf": [resolved], **_inline(doc, siblings, where, stack)} if _validating(siblings) else resolved
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _DROPPED or key == "nullable":
+            continue
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
+            out[key] = {name: _inline(doc, sub, where.child(key, name), stack) for name, sub in value.items()}
+        elif key in _SCHEMA_LISTS or key in _SCHEMA_KEYS:
+            out[key] = _inline(doc, value, where.child(key), stack)
+        else:
+            out[key] = value
+    if node.get("nullable") is True:
+        out = _nullable(out)
+    return out
+
+
+def _validating(siblings: dict[str, Any]) -> bool:
+    return any(key not in _DROPPED and key != "nullable" for key in siblings) or siblings.get("nullable") is True
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI 3.0 `nullable: true` in JSON Schema terms."""
+    kind = schema.get("type")
+    if isinstance(kind, str) and "enum" not in schema:
+        return {**schema, "type": [kind, "null"]}
+    return {"anyOf": [schema, {"type": "null"}]}
