@@ -5,8 +5,10 @@ PY := .venv/bin/python
 	python3 -m venv .venv
 	.venv/bin/pip install -q -e '.[dev]'
 
-.PHONY: run generate check lint test bench
-run: generate check                    ## the main job: regenerate from the vendored specs, then prove it is up to date
+.PHONY: run generate check demo lint test bench
+run: generate check demo               ## the main job: regenerate, prove it is up to date, run it against the fake
+demo: .venv/bin/python
+	$(PY) -m kling_sdk.testing demo --out out
 generate: .venv/bin/python
 	$(PY) -m codegen generate
 check: .venv/bin/python

@@ -387,3 +387,16 @@ def test_downloads_support_ranges_head_and_content_length(fake: FakeServer) -> N
     assert httpx.get(url, headers={"Range": f"bytes={len(data)}-"}).status_code == 416
     head = httpx.head(url)
     assert head.content == b"" and head.headers["content-length"] == str(len(data))
+
+
+def test_the_demo_saves_an_mp4_per_provider_with_progress(tmp_path: Path) -> None:
+    """The README's main command ends with this: real jobs through the generated clients, MP4s on disk."""
+    args = ["demo", "--out", str(tmp_path), "--queued", "0.2", "--running", "0.4"]
+    done = subprocess.run(
+        [sys.executable, "-m", "kling_sdk.testing", *args], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    for provider in PROVIDERS:
+        assert (tmp_path / f"kling-{provider}.mp4").read_bytes() == sample_video()
+        assert f"[{provider}] queued" in done.stdout and f"[{provider}] succeeded" in done.stdout
+    assert "submits per body on the fake: [1, 1, 1, 1]" in done.stdout

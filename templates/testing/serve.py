@@ -145,12 +145,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--outcome", choices=("succeeded", "failed"), default="succeeded", help="how jobs end")
     run.add_argument("--api-key", help="accept only this key (default: any non-empty key)")
     run.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
+    demo = sub.add_parser("demo", help="run one job per provider through the generated clients and save the MP4s")
+    demo.add_argument("--out", default="out", help="folder for the videos (default out/)")
+    demo.add_argument("--provider", action="append", help="only this provider (repeatable; default all)")
+    demo.add_argument("--queued", type=float, default=1.0, help="seconds each job stays queued (default 1)")
+    demo.add_argument("--running", type=float, default=2.0, help="seconds each job runs (default 2)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`serve`: run in the foreground, printing each provider's base URL and the env var that selects it."""
+    """`serve`: run in the foreground, printing each provider's base URL and the env var that selects it; `demo`."""
     args = _parser().parse_args(argv)
+    if args.command == "demo":
+        from .demo import main as demo
+
+        return demo(args.out, args.provider, args.queued, args.running)
     app = FakeProvider(queued=args.queued, running=args.running, outcome=args.outcome, api_keys=args.api_key)
     sock = _bind(args.host, args.port)
     host, port = sock.getsockname()[:2]
