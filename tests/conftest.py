@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
+from kling_sdk.testing import FakeServer, VirtualClock, serve
+
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "sk-test-0123456789abcdef"
 
@@ -62,6 +64,38 @@ async def call(client: Any, method: str, *args: Any, **kwargs: Any) -> Any:
 
 
 Caller = Callable[..., Any]
+
+
+# ---------------------------------------------------------------------------------------------- the fake provider
+class _Server(FakeServer):
+    """The module's server; every client it hands out is closed after the test."""
+
+    opened: list[Any]
+
+    def client(self, provider: str, *, is_async: bool = False, **options: Any) -> Any:
+        options.setdefault("api_key", API_KEY)
+        client = super().client(provider, is_async=is_async, **options)
+        self.opened.append(client)
+        return client
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[_Server]:
+    """The spec-driven fake provider on loopback, virtual time, one key; shared by a test module."""
+    with serve(clock=VirtualClock(), queued=10.0, running=110.0, api_key=API_KEY) as server:
+        yield _Server(server.url, server.app, server.api_key)
+
+
+@pytest.fixture
+async def fresh_fake(fake: _Server) -> Any:
+    """The module's fake, emptied, its clients closed after the test."""
+    fake.app.reset()
+    fake.opened = []
+    yield
+    for client in fake.opened:
+        closed = client.close()
+        if hasattr(closed, "__await__"):
+            await closed
 
 
 # ---------------------------------------------------------------------------------------------- secret scan

@@ -22,7 +22,7 @@ from kling_sdk._runtime.errors import (
     GenerationFailedError,
     SubmitOutcomeUnknownError,
 )
-from kling_sdk.testing import FakeServer, Fault, VirtualClock, sample_video, serve
+from kling_sdk.testing import FakeServer, Fault, sample_video
 
 PROVIDERS = ("oxen", "aimlapi", "sunra", "fal")
 IMAGE = "https://example.com/hiker.png"
@@ -46,35 +46,7 @@ WIRE = {
 }
 both = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 providers = pytest.mark.parametrize("provider", PROVIDERS)
-
-
-class _Server(FakeServer):
-    """The module's server; every client it hands out is closed after the test."""
-
-    opened: list[Any]
-
-    def client(self, provider: str, *, is_async: bool = False, **options: Any) -> Any:
-        options.setdefault("api_key", API_KEY)
-        client = super().client(provider, is_async=is_async, **options)
-        self.opened.append(client)
-        return client
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[_Server]:
-    with serve(clock=VirtualClock(), queued=10.0, running=110.0, api_key=API_KEY) as server:
-        yield _Server(server.url, server.app, server.api_key)
-
-
-@pytest.fixture(autouse=True)
-async def _fresh(fake: _Server) -> Any:
-    fake.app.reset()
-    fake.opened = []
-    yield
-    for client in fake.opened:
-        closed = client.close()
-        if hasattr(closed, "__await__"):
-            await closed
+pytestmark = pytest.mark.usefixtures("fresh_fake")
 
 
 def _run_method(provider: str) -> tuple[str, dict[str, Any]]:
@@ -163,21 +135,6 @@ def test_cli_server_rejects_an_invalid_body_with_the_provider_validation_error(c
 
 
 # ---------------------------------------------------------------------------------------------- the SDK end to end
-
-
-@both
-@providers
-async def test_each_generated_client_runs_a_job_against_the_fake(
-    fake: FakeServer, provider: str, is_async: bool, tmp_path: Path
-) -> None:
-    client = fake.client(provider, is_async=is_async, api_key=API_KEY)
-    method, body = _run_method(provider)
-    seen: list[str] = []
-    result = await call(client, method, body, on_progress=lambda p: seen.append(p.state))
-    path = await call(client, "download", result, tmp_path / "out.mp4")
-    assert Path(path).read_bytes() == sample_video()
-    assert seen[-1] == "succeeded" and fake.app.count(provider, "submit") == 1
-    assert list(fake.app.submit_counts(provider).values()) == [1]
 
 
 @both
