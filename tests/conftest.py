@@ -91,7 +91,7 @@ async def fresh_fake(fake: _Server) -> Any:
     """The module's fake, emptied, its clients closed after the test."""
     fake.app.reset()
     fake.opened = []
-    yield
+    yield fake
     for client in fake.opened:
         closed = client.close()
         if hasattr(closed, "__await__"):
