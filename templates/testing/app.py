@@ -272,8 +272,13 @@ class FakeProvider:
             return await _send(send, self._fault_response(provider, request, fault))
         if route["kind"] not in ("download", "upload_put") and not self._authorised(provider, request):
             return await _send(send, self._error(provider, "unauthorized", request, message="Unauthenticated"))
+        subject: _Job | str | None = ident
+        if route["kind"] in _JOB_ROUTES:
+            subject = self._job(provider, ident)
+            if subject is None:
+                return await _send(send, self._error(provider, "not_found", request, message="not found"))
         handler = getattr(self, f"_on_{route['kind']}")
-        response: _Response = await handler(provider, route, ident, request, fault)
+        response: _Response = await handler(provider, route, subject, request, fault)
         if fault is not None and (fault.drop or fault.truncate is not None):
             return await _send_cut(send, response, fault.truncate)
         if response.stream is not None:
@@ -498,22 +503,12 @@ class FakeProvider:
             self.submits[f"{provider}:{body_digest(body)}"] += 1
         return _json(200, self._document(provider, "submit", {**self._values(provider, request, job), "state": None}))
 
-    async def _on_status(
-        self, provider: str, route: Any, ident: str | None, request: _Request, fault: Any
-    ) -> _Response:
-        job = self._job(provider, ident)
-        if job is None:
-            return self._error(provider, "not_found", request, message="not found")
+    async def _on_status(self, provider: str, route: Any, job: _Job, request: _Request, fault: Any) -> _Response:
         values = self._values(provider, request, job)
         code = self._provider(provider)["pending_status"] if values["state"] in ACTIVE else 200
         return _json(code, self._document(provider, "status", values))
 
-    async def _on_result(
-        self, provider: str, route: Any, ident: str | None, request: _Request, fault: Any
-    ) -> _Response:
-        job = self._job(provider, ident)
-        if job is None:
-            return self._error(provider, "not_found", request, message="not found")
+    async def _on_result(self, provider: str, route: Any, job: _Job, request: _Request, fault: Any) -> _Response:
         values = self._values(provider, request, job)
         if values["state"] == "succeeded":
             return _json(200, self._document(provider, "result", values))
@@ -523,12 +518,7 @@ class FakeProvider:
             values.update(failure_message="Request cancelled", failure_code="request_cancelled")
         return self._error(provider, "result_failed", request, **{k: v for k, v in values.items() if "failure" in k})
 
-    async def _on_cancel(
-        self, provider: str, route: Any, ident: str | None, request: _Request, fault: Any
-    ) -> _Response:
-        job = self._job(provider, ident)
-        if job is None:
-            return self._error(provider, "not_found", request, message="not found")
+    async def _on_cancel(self, provider: str, route: Any, job: _Job, request: _Request, fault: Any) -> _Response:
         if job.state(self.now()) in ACTIVE:
             job.cancelled_at = self.now()
         elif "already_completed" in self._provider(provider)["errors"]:
@@ -576,12 +566,7 @@ class FakeProvider:
             data = stored
         return _ranged(data, request.headers.get("range"), request.method == "HEAD")
 
-    async def _on_stream(
-        self, provider: str, route: Any, ident: str | None, request: _Request, fault: Any
-    ) -> _Response:
-        job = self._job(provider, ident)
-        if job is None:
-            return self._error(provider, "not_found", request, message="not found")
+    async def _on_stream(self, provider: str, route: Any, job: _Job, request: _Request, fault: Any) -> _Response:
 
         async def events(stopped: Callable[[], bool]) -> AsyncIterator[bytes]:
             last = None
@@ -660,6 +645,7 @@ class FakeProvider:
         return _json(404, {"detail": f"no control endpoint {request.method} {request.path}"})
 
 
+_JOB_ROUTES = ("status", "result", "cancel", "stream")  # routes about one job: 404 in the provider's shape if unknown
 _SSE_HEADERS = {"content-type": "text/event-stream", "cache-control": "no-cache"}
 
 

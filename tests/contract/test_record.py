@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -46,7 +47,7 @@ async def test_record_mode_rewrites_fixtures_that_replay_and_hold_no_secret(
     for path in written:
         text = path.read_text(encoding="utf-8")
         assert API_KEY not in text and "token=" not in text, path
-        fixture = Fixture(path, __import__("json").loads(text))
+        fixture = Fixture(path, json.loads(text))
         assert fixture.data["provenance"]["recorded_at"]
         await replay(fixture, is_async=False)
 

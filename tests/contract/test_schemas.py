@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -50,10 +51,7 @@ def test_removing_a_required_request_field_and_regenerating_fails_a_fixture_by_n
     """The drill of the issue: drop `prompt` from fal's image-to-video input, regenerate, run the contract suite."""
     _copy_inputs(tmp_path)
     spec = tmp_path / "specs/fal/kling-video-v2.6-pro-image-to-video.json"
-    text = spec.read_text(encoding="utf-8")
-    import json
-
-    doc = json.loads(text)
+    doc = json.loads(spec.read_text(encoding="utf-8"))
     schema = doc["components"]["schemas"]["KlingVideoV26ProImageToVideoInput"]
     del schema["properties"]["prompt"]
     schema["required"].remove("prompt")
