@@ -1,8 +1,9 @@
-"""Command line: `codegen generate | check | list`."""
+"""Command line: `codegen generate | check | list | fetch | drift`."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from codegen.diagnostics import Diagnostics, GenerationError
 from codegen.manifest import Manifest, load
 from codegen.parse import build_api
 from codegen.render import render_files
+from codegen.report import FAIL_ON, FORMATS
 from codegen.specs import check_lock
 
 EXIT_OK, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
@@ -34,22 +36,48 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("-q", "--quiet", action="store_true", help="print warnings only")
     listing = sub.add_parser("list", help="list providers, operations and models")
     listing.add_argument("--manifest", type=Path, default=Path("providers.toml"))
+    fetch = sub.add_parser("fetch", help="fetch the providers' documents from their source URLs and vendor them")
+    fetch.add_argument("--provider", action="append", help="only this provider (repeatable)")
+    fetch.add_argument(
+        "--dry-run", action="store_true", help="fetch and validate, report what would change, write nothing"
+    )
+    fetch.add_argument("--manifest", type=Path, default=Path("providers.toml"))
+    fetch.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    drift = sub.add_parser("drift", help="compare the vendored specs with candidates: what changed, what it breaks")
+    drift.add_argument("--provider", action="append", help="only this provider (repeatable)")
+    source = drift.add_mutually_exclusive_group(required=True)
+    source.add_argument("--against", type=Path, metavar="DIR", help="candidates in a directory laid out like specs/")
+    source.add_argument("--live", action="store_true", help="fetch the candidates from the providers' source URLs")
+    drift.add_argument("--base", type=Path, metavar="DIR", help="compare DIR (laid out like specs/) instead of specs/")
+    drift.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    drift.add_argument(
+        "--fail-on", choices=FAIL_ON, default="breaking", help="lowest severity that exits 1 (default: breaking)"
+    )
+    drift.add_argument("--fixtures", type=Path, help="recorded fixtures to re-validate (default: tests/fixtures)")
+    drift.add_argument("--no-impact", action="store_true", help="skip regenerating and re-validating fixtures")
+    drift.add_argument("--output", type=Path, help="write the report to this file instead of stdout")
+    drift.add_argument("--manifest", type=Path, default=Path("providers.toml"))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (0 ok, 1 drift found, 2 invalid input)."""
+    """Run the CLI; returns the exit code (0 ok; 1 out of date, drift at --fail-on, or a failed fetch; 2 bad input)."""
     args = _parser().parse_args(argv)
     diagnostics = Diagnostics()
     try:
         manifest = load(args.manifest)
         if args.command == "list":
             return _list(manifest, diagnostics)
+        if args.command == "fetch":
+            return _fetch(manifest, args)
+        if args.command == "drift":
+            return _drift(manifest, args)
         return _generate_or_check(manifest, args, diagnostics)
     except GenerationError as exc:
         _print_diagnostics(diagnostics)
         print(f"error: {exc}", file=sys.stderr)
-        print("nothing was written", file=sys.stderr)
+        if args.command not in ("drift", "list"):
+            print("nothing was written", file=sys.stderr)
         return EXIT_ERROR
 
 
@@ -88,6 +116,93 @@ def _generate_or_check(manifest: Manifest, args: argparse.Namespace, diagnostics
             print(f"wrote {out_dir / path}" if path in files else f"deleted {out_dir / path}")
         print(f"codegen generate: {len(files)} files, {len(changed)} changed ({elapsed:.2f}s)")
     return EXIT_OK
+
+
+def _fetch(manifest: Manifest, args: argparse.Namespace) -> int:
+    from codegen.changes import selected
+    from codegen.fetch import LOOPBACK_ENV, fetch_all, write_fetched
+
+    names = [p.name for p in selected(manifest, args.provider)]
+    outcome = fetch_all(manifest, names, allow_loopback_http=os.environ.get(LOOPBACK_ENV) == "1")
+    if not args.dry_run:
+        write_fetched(manifest, outcome)
+    current = {item.source.path: item for item in outcome.fetched}
+    for item in outcome.fetched:
+        for warning in item.warnings:
+            print(warning, file=sys.stderr)
+    for exc in outcome.failed:
+        print(f"error: {exc}", file=sys.stderr)
+    if not args.quiet:
+        for source, why in outcome.skipped:
+            print(f"skipped   {source.path}: {why}")
+        for path, item in current.items():
+            vendored = manifest.root / path
+            same = item.not_modified or (vendored.exists() and vendored.read_bytes() == item.body)
+            if path in outcome.held_back:
+                print(f"held back {path}: another document of {item.provider} failed; nothing of it was written")
+            elif args.dry_run and not same:
+                print(f"would update {path}: sha256 {item.sha256[:12]}, {len(item.body)} bytes from {item.url}")
+            elif args.dry_run or path in outcome.unchanged:
+                print(f"unchanged {path}" + (" (304 Not Modified)" if item.not_modified else ""))
+            else:
+                print(f"updated   {path}: sha256 {item.sha256[:12]}, {len(item.body)} bytes; lock updated")
+    if outcome.failed:
+        print(
+            f"codegen fetch: {len(outcome.failed)} document(s) failed; their provider's files are unchanged",
+            file=sys.stderr,
+        )
+        return EXIT_DRIFT
+    return EXIT_OK
+
+
+def _drift(manifest: Manifest, args: argparse.Namespace) -> int:
+    from codegen.changes import candidates_from_dir, compare, generation_failure, selected
+    from codegen.impact import assess
+    from codegen.report import DriftReport, render
+
+    providers = selected(manifest, args.provider)
+    if args.live:
+        candidates, label = _live_candidates(manifest, [p.name for p in providers]), "live"
+    else:
+        candidates, label = candidates_from_dir(manifest, providers, args.against), str(args.against)
+    base = candidates_from_dir(manifest, providers, args.base) if args.base else None
+    comparison = compare(manifest, providers, candidates, base)
+    if not comparison.compared:
+        raise GenerationError(None, f"no vendored document of {', '.join(p.name for p in providers)} has a candidate")
+    impact = None
+    if not args.no_impact:
+        fixtures = args.fixtures or manifest.root / "tests" / "fixtures"
+        impact = assess(manifest, [p.name for p in providers], candidates, fixtures, base)
+        if impact.generation_error is not None:
+            comparison.changes.insert(0, generation_failure(impact.generation_error))
+    report = DriftReport(label, comparison, impact, args.fail_on)
+    text = render(report, args.format)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text + "\n", encoding="utf-8")
+        counts = report.counts
+        print(
+            f"codegen drift: {counts['breaking']} breaking, {counts['warning']} warning, {counts['info']} info;"
+            f" report written to {args.output}",
+            file=sys.stderr,
+        )
+    else:
+        print(text)
+    return report.exit_code
+
+
+def _live_candidates(manifest: Manifest, providers: list[str]) -> dict[str, bytes]:
+    from codegen.fetch import LOOPBACK_ENV, fetch_all
+
+    outcome = fetch_all(manifest, providers, allow_loopback_http=os.environ.get(LOOPBACK_ENV) == "1")
+    if outcome.failed:
+        for exc in outcome.failed:
+            print(f"error: {exc}", file=sys.stderr)
+        raise GenerationError(None, f"{len(outcome.failed)} document(s) could not be fetched; drift not checked")
+    current = {}
+    for item in outcome.fetched:
+        current[item.source.path] = (manifest.root / item.source.path).read_bytes() if item.not_modified else item.body
+    return current
 
 
 def _list(manifest: Manifest, diagnostics: Diagnostics) -> int:

@@ -37,6 +37,7 @@ FAKE_ERRORS = (
     "result_failed", "result_pending", "already_completed",
 )  # fmt: skip
 FAKE_REQUIRED_ERRORS = ("unauthorized", "invalid", "not_found", "rate_limited", "server")
+FETCH_AUTH = ("none", "optional", "required")
 OVERRIDE_CONSTRAINTS = {"max_items": "maxItems", "min_items": "minItems", "max_length": "maxLength"}
 
 
@@ -49,6 +50,25 @@ class SpecSource:
     format: str
     url: str | None
     extract: str | None
+
+
+@dataclass(frozen=True)
+class FetchDecl:
+    """Where a provider's documents may be fetched from, and whether the request carries its API key."""
+
+    hosts: tuple[str, ...] = ()
+    auth: str = "none"
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """Limits of `codegen fetch`: per-request timeout, body size cap, retries and their backoff."""
+
+    timeout: float = 30.0
+    max_bytes: int = 5_000_000
+    retries: int = 3
+    backoff: float = 1.0
+    backoff_cap: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -98,6 +118,7 @@ class ProviderDecl:
     images: tuple[ImageRule, ...]
     table_hash: str
     fake: FakeDecl | None = None
+    fetch: FetchDecl = FetchDecl()
 
     def spec(self, spec_id: str) -> SpecSource:
         """The spec source with this id."""
@@ -118,6 +139,7 @@ class Manifest:
     templates: Path
     lock: Path
     providers: tuple[ProviderDecl, ...]
+    fetch: FetchSettings = FetchSettings()
 
     def provider(self, name: str) -> ProviderDecl:
         """The provider with this name."""
@@ -265,6 +287,7 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
     jobs = _load_jobs(t.table("jobs"), names) if "jobs" in t.data else None
     files, images = _load_inputs(t.table("inputs", {}))
     fake = _load_fake(t.table("fake"), jobs) if "fake" in t.data else None
+    fetch = _load_fetch(t.table("fetch", {}))
     rename = t.get("rename", dict, {})
     provider = ProviderDecl(
         name=name,
@@ -282,15 +305,43 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
         files=files,
         images=images,
         fake=fake,
-        # The fake's templates do not shape the client, so they stay out of its inputs hash.
-        table_hash=hashlib.sha256(json.dumps(_without(data, "fake"), sort_keys=True).encode()).hexdigest(),
+        fetch=fetch,
+        # The fake's templates and the fetch settings do not shape the client: they stay out of its inputs hash.
+        table_hash=hashlib.sha256(json.dumps(_without(data, "fake", "fetch"), sort_keys=True).encode()).hexdigest(),
     )
     t.done()
     return provider
 
 
-def _without(data: dict[str, Any], key: str) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if k != key}
+def _without(data: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in keys}
+
+
+def _load_fetch(t: _Table) -> FetchDecl:
+    hosts = _strings(t.get("hosts", list, []), t.where.child("hosts"))
+    for i, host in enumerate(hosts):
+        if not host or "/" in host or ":" in host or host != host.lower():
+            raise GenerationError(t.where.child("hosts", i), f"{host!r} is not a lower-case host name")
+    decl = FetchDecl(hosts=hosts, auth=_choice(t.get("auth", str, "none"), FETCH_AUTH, t.where.child("auth")))
+    t.done()
+    return decl
+
+
+def _load_fetch_settings(t: _Table) -> FetchSettings:
+    settings = FetchSettings(
+        timeout=float(t.get("timeout", (int, float), FetchSettings.timeout)),
+        max_bytes=t.get("max_bytes", int, FetchSettings.max_bytes),
+        retries=t.get("retries", int, FetchSettings.retries),
+        backoff=float(t.get("backoff", (int, float), FetchSettings.backoff)),
+        backoff_cap=float(t.get("backoff_cap", (int, float), FetchSettings.backoff_cap)),
+    )
+    for key in ("timeout", "max_bytes", "backoff_cap"):
+        if getattr(settings, key) <= 0:
+            raise GenerationError(t.where.child(key), "must be positive")
+    if settings.retries < 0 or settings.backoff < 0:
+        raise GenerationError(t.where, "retries and backoff must not be negative")
+    t.done()
+    return settings
 
 
 def _pointers(t: _Table, key: str) -> tuple[str, ...]:
@@ -460,7 +511,15 @@ def load(path: Path) -> Manifest:
     )
     providers_t.used.update(providers_t.data)
     providers_t.done()
+    fetch = _load_fetch_settings(top.table("fetch", {}))
     top.done()
     return Manifest(
-        path=path, root=root, package=package, output=output, templates=templates, lock=lock, providers=providers
+        path=path,
+        root=root,
+        package=package,
+        output=output,
+        templates=templates,
+        lock=lock,
+        providers=providers,
+        fetch=fetch,
     )

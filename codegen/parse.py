@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -26,17 +27,27 @@ _COMPONENT_PREFIXES = ("/components/schemas/", "/$defs/", "/definitions/")
 _HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
-def build_api(manifest: Manifest, only: frozenset[str] | None, diagnostics: Diagnostics) -> ir.Api:
-    """Parse every (or the selected) provider of the manifest into the IR."""
+def build_api(
+    manifest: Manifest,
+    only: frozenset[str] | None,
+    diagnostics: Diagnostics,
+    overlay: Mapping[str, bytes] | None = None,
+) -> ir.Api:
+    """Parse every (or the selected) provider into the IR; `overlay` replaces vendored files by path (candidates)."""
     providers = tuple(
-        build_provider(manifest, decl, diagnostics) for decl in manifest.providers if only is None or decl.name in only
+        build_provider(manifest, decl, diagnostics, overlay)
+        for decl in manifest.providers
+        if only is None or decl.name in only
     )
     return ir.Api(package=manifest.package, providers=providers)
 
 
-def build_provider(manifest: Manifest, decl: ProviderDecl, diagnostics: Diagnostics) -> ir.Provider:
+def build_provider(
+    manifest: Manifest, decl: ProviderDecl, diagnostics: Diagnostics, overlay: Mapping[str, bytes] | None = None
+) -> ir.Provider:
     """Parse one provider's specs into its models and operations."""
-    docs = {source.id: load_document(source, manifest.root) for source in decl.specs}
+    overlay = overlay or {}
+    docs = {source.id: load_document(source, manifest.root, overlay.get(source.path)) for source in decl.specs}
     for doc in docs.values():
         validate_document(doc, diagnostics)
     builder = _ProviderBuilder(decl, docs, diagnostics)

@@ -50,13 +50,13 @@ def resolve_pointer(data: Any, pointer: str, where: Location) -> Any:
     return node
 
 
-def load_document(source: SpecSource, root: Path) -> Document:
-    """Read one vendored file; invalid JSON is an error naming the file, line and column."""
-    path = root / source.path
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise GenerationError(Location(source.path), "vendored spec file not found") from None
+def load_document(source: SpecSource, root: Path, raw: bytes | None = None) -> Document:
+    """Read one vendored file (or `raw`, a candidate copy); invalid JSON is an error naming file, line and column."""
+    if raw is None:
+        try:
+            raw = (root / source.path).read_bytes()
+        except FileNotFoundError:
+            raise GenerationError(Location(source.path), "vendored spec file not found") from None
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:

@@ -1,0 +1,155 @@
+"""Pair each vendored document with its candidate and collect the semantic changes between them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from codegen.diagnostics import GenerationError, Location
+from codegen.drift import SEVERITIES, Change, Direction, Labeller, SchemaRoot, compare_json_document, compare_openapi
+from codegen.fetch import schema_pointers
+from codegen.manifest import Manifest, ProviderDecl, SpecSource
+
+
+@dataclass
+class Comparison:
+    """Every change found, which documents were compared, and which were not (with the reason)."""
+
+    changes: list[Change] = field(default_factory=list)
+    compared: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def selected(manifest: Manifest, providers: Sequence[str] | None) -> list[ProviderDecl]:
+    """The providers named (all when none are), each checked to exist."""
+    for name in providers or ():
+        manifest.provider(name)
+    return [p for p in manifest.providers if not providers or p.name in providers]
+
+
+def candidates_from_dir(manifest: Manifest, providers: Sequence[ProviderDecl], directory: Path) -> dict[str, bytes]:
+    """Candidate bytes by vendored path, read from a directory laid out like the vendored `specs/`."""
+    if not directory.is_dir():
+        raise GenerationError(Location(str(directory)), "candidate directory not found")
+    found: dict[str, bytes] = {}
+    for decl in providers:
+        for source in decl.specs:
+            path = directory / _relative_to_specs(manifest, source)
+            if path.is_file():
+                found[source.path] = path.read_bytes()
+    return found
+
+
+def compare(
+    manifest: Manifest,
+    providers: Sequence[ProviderDecl],
+    candidates: Mapping[str, bytes],
+    base: Mapping[str, bytes] | None = None,
+) -> Comparison:
+    """Compare every vendored document (or `base` copy) of `providers` that has a candidate; errors name the file."""
+    result = Comparison()
+    merged: dict[tuple[str, str, str, str, str, str], set[str]] = {}
+    for decl in providers:
+        for source in decl.specs:
+            if source.path not in candidates:
+                result.skipped.append((source.path, "no candidate"))
+                continue
+            if base is not None and source.path not in base:
+                result.skipped.append((source.path, "not in the base directory"))
+                continue
+            raw = base[source.path] if base is not None else (manifest.root / source.path).read_bytes()
+            old = _parse(source.path, raw, "vendored" if base is None else "base")
+            cand = _parse(source.path, candidates[source.path], "candidate")
+            result.compared.append(source.path)
+
+            def emit(
+                pointer: str,
+                kind: str,
+                direction: Direction,
+                message: str,
+                operations: tuple[str, ...],
+                path: str = source.path,
+                provider: str = decl.name,
+            ) -> None:
+                merged.setdefault((provider, path, pointer, kind, direction, message), set()).update(operations)
+
+            if source.format == "openapi":
+                _check_openapi(source.path, cand)
+                compare_openapi(old, cand, emit, _labeller(decl, source))
+            else:
+                compare_json_document(old, cand, _roots(decl, source), emit)
+    for (provider, path, pointer, kind, direction, message), operations in merged.items():
+        result.changes.append(
+            Change(provider, path, pointer, kind, direction, message, tuple(sorted(operations)))  # type: ignore[arg-type]
+        )
+    result.changes.sort(key=sort_key)
+    return result
+
+
+def sort_key(change: Change) -> tuple[int, str, str, str, str]:
+    """Breaking first, then by provider, document, pointer and rule."""
+    return SEVERITIES.index(change.severity), change.provider, change.document, change.pointer, change.rule
+
+
+def generation_failure(error: GenerationError) -> Change:
+    """A candidate the generator cannot compile: reported as a breaking change at the error's location."""
+    where = error.location
+    document = where.file if where is not None else ""
+    provider = PurePosixPath(document).parts[1] if document.startswith("specs/") else ""
+    pointer = where.pointer if where is not None and where.pointer else ""
+    return Change(
+        provider, document, pointer, "generation-failed", "none", f"the SDK cannot be generated: {error.message}"
+    )
+
+
+# --------------------------------------------------------------------------------------------- internals
+def _relative_to_specs(manifest: Manifest, source: SpecSource) -> PurePosixPath:
+    path = PurePosixPath(source.path)
+    specs_dir = PurePosixPath(manifest.lock.relative_to(manifest.root).as_posix()).parent
+    try:
+        return path.relative_to(specs_dir)
+    except ValueError:
+        return path
+
+
+def _parse(path: str, raw: bytes, which: str) -> Any:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise GenerationError(
+            Location(path), f"{which} copy: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise GenerationError(Location(path), f"{which} copy: not UTF-8 text: {exc}") from None
+
+
+def _check_openapi(path: str, data: Any) -> None:
+    version = data.get("openapi") if isinstance(data, dict) else None
+    if not isinstance(version, str) or not version.startswith(("3.0", "3.1")):
+        raise GenerationError(Location(path, "/openapi"), f"candidate copy: not an OpenAPI 3.x document ({version!r})")
+    if not isinstance(data.get("paths"), dict):
+        raise GenerationError(Location(path, "/paths"), "candidate copy: no `paths` object")
+
+
+def _labeller(decl: ProviderDecl, source: SpecSource) -> Labeller:
+    names: dict[tuple[str, str], list[str]] = {}
+    for op in decl.operations:
+        if op.spec == source.id:
+            names.setdefault((op.method.upper(), op.path), []).append(f"{decl.name}.{op.name}")
+
+    def label(method: str, path: str) -> tuple[str, ...]:
+        return tuple(names.get((method, path), ()))
+
+    return label
+
+
+def _roots(decl: ProviderDecl, source: SpecSource) -> tuple[SchemaRoot, ...]:
+    pointers = schema_pointers(decl, source) or ("",)
+    roots = []
+    for pointer in pointers:
+        users = tuple(f"{decl.name}.{op.name}" for op in decl.operations if f"{source.id}#{pointer}" in op.body)
+        roots.append(SchemaRoot(pointer, "request", users))
+    return tuple(roots)
