@@ -57,12 +57,15 @@ def _parser() -> argparse.ArgumentParser:
     drift.add_argument("--no-impact", action="store_true", help="skip regenerating and re-validating fixtures")
     drift.add_argument("--output", type=Path, help="write the report to this file instead of stdout")
     drift.add_argument("--manifest", type=Path, default=Path("providers.toml"))
+    sub.add_parser("rules", help="list every drift rule with its severity (Markdown table)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok; 1 out of date, drift at --fail-on, or a failed fetch; 2 bad input)."""
     args = _parser().parse_args(argv)
+    if args.command == "rules":
+        return _rules()
     diagnostics = Diagnostics()
     try:
         manifest = load(args.manifest)
@@ -189,6 +192,17 @@ def _drift(manifest: Manifest, args: argparse.Namespace) -> int:
     else:
         print(text)
     return report.exit_code
+
+
+def _rules() -> int:
+    from codegen.drift import DIRECTIONS, RULES
+
+    print("| change | as a request | as a response | elsewhere |")
+    print("|---|---|---|---|")
+    for kind, levels in RULES.items():
+        cells = [str(levels.get(direction, "")) for direction in DIRECTIONS]
+        print(f"| `{kind}` | " + " | ".join(cells) + " |")
+    return EXIT_OK
 
 
 def _live_candidates(manifest: Manifest, providers: list[str]) -> dict[str, bytes]:

@@ -17,6 +17,7 @@ from codegen.diagnostics import escape_pointer_token
 Severity = Literal["breaking", "warning", "info"]
 Direction = Literal["request", "response", "none"]
 SEVERITIES: tuple[Severity, ...] = ("breaking", "warning", "info")
+DIRECTIONS: tuple[Direction, ...] = ("request", "response", "none")
 
 # kind -> severity by direction. Schema kinds apply in both directions; the others in the one listed.
 RULES: dict[str, dict[Direction, Severity]] = {

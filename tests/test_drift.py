@@ -378,3 +378,10 @@ def test_bad_candidates_are_errors_naming_the_file(tmp_path: Path, capsys: pytes
     err = capsys.readouterr().err
     assert "specs/fal/kling-video-v2.6-pro-image-to-video.json: candidate copy: invalid JSON at line 1" in err
     assert "nothing was written" not in err
+
+
+def test_the_readme_rule_table_is_the_one_the_code_applies(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules"]) == 0
+    table = capsys.readouterr().out
+    assert table.count("\n") == len(RULES) + 2
+    assert table in (ROOT / "README.md").read_text()
