@@ -251,6 +251,7 @@ class _View:
     required: frozenset[str] = frozenset()
     variants: list[tuple[str, Any]] = field(default_factory=list)
     enum: list[Any] | None = None
+    declared: str = ""  # where the schema is written, before `$ref`s are followed and `anyOf: [X, null]` unwrapped
 
 
 class _Walker:
@@ -427,9 +428,9 @@ class _Walker:
             emit(pointer, kind, direction, message)
 
         if c.nullable and not b.nullable:
-            say("became-nullable", "may now be null")
+            say("became-nullable", "may now be null", c.declared)
         elif b.nullable and not c.nullable:
-            say("became-not-nullable", "may no longer be null")
+            say("became-not-nullable", "may no longer be null", c.declared)
         if b.types != c.types:
             kind = _type_change(b.types, c.types)
             say(kind, f"type {_types(b.types)} → {_types(c.types)}")
@@ -574,6 +575,7 @@ class _Walker:
         return ptr, node
 
     def _view(self, doc: Any, ptr: str, node: Any) -> _View:
+        declared = ptr
         ptr, node = self._deref(doc, ptr, node)
         if node is True or node is _MISSING:
             node = {}
@@ -608,13 +610,16 @@ class _Walker:
         if enum is not None and None in enum:
             nullable = True
             enum = [v for v in enum if v is not None]
-        view = _View(ptr, keywords, frozenset(types), nullable, properties, frozenset(required), variants, enum)
+        view = _View(
+            ptr, keywords, frozenset(types), nullable, properties, frozenset(required), variants, enum, declared
+        )
         if null_member and len(variants) == 1 and not types and not properties:
             # `anyOf: [X, {type: null}]` is X, nullable: compare it as X so a spelling change is no change.
             inner = self._view(doc, *variants[0])
             for key, value in keywords.items():
                 inner.keywords.setdefault(key, value)
             inner.nullable = inner.nullable or nullable
+            inner.declared = declared
             return inner
         return view
 

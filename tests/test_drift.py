@@ -385,3 +385,60 @@ def test_the_readme_rule_table_is_the_one_the_code_applies(capsys: pytest.Captur
     table = capsys.readouterr().out
     assert table.count("\n") == len(RULES) + 2
     assert table in (ROOT / "README.md").read_text()
+
+
+def test_each_edit_of_one_vendored_spec_is_reported_with_its_severity_and_direction(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    candidate = tmp_path / "candidate"
+    shutil.copytree(ROOT / "specs", candidate)
+    data = json.loads((candidate / FAL_I2V).read_text())
+    request, response = _node(data, FAL_INPUT), _node(data, FAL_OUTPUT)
+    request["properties"]["duration"]["enum"].remove("10")
+    request["properties"]["seed"] = {"type": "integer"}
+    request["properties"]["negative_prompt"]["maxLength"] = 3000
+    request["required"].append("generate_audio")
+    response["properties"]["seed"] = {"type": "integer"}
+    response["required"].append("seed")
+    response["properties"]["video"] = {"anyOf": [response["properties"]["video"], {"type": "null"}]}
+    response["properties"]["timings"] = {"type": "object"}
+    (candidate / FAL_I2V).write_text(json.dumps(data, indent=2))
+
+    code, report = _drift(capsys, "--against", str(candidate))
+    found = {(c["pointer"].rsplit("/", 1)[-1], c["rule"], c["severity"], c["direction"]) for c in report["changes"]}
+    assert found == {
+        ("duration", "request-enum-value-removed", "breaking", "request"),
+        ("seed", "request-property-added", "info", "request"),
+        ("negative_prompt", "request-max-length-increased", "info", "request"),
+        ("generate_audio", "request-property-became-required", "breaking", "request"),
+        ("seed", "response-required-property-added", "info", "response"),
+        ("video", "response-became-nullable", "breaking", "response"),
+        ("timings", "response-property-added", "info", "response"),
+    }
+    assert all(c["document"] == "specs/" + FAL_I2V for c in report["changes"])
+    assert report["summary"] == {"breaking": 3, "warning": 0, "info": 4}
+    assert code == 1 and report["exit_code"] == 1
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ({"type": ["string", "null"]}, {"anyOf": [{"type": "string"}, {"type": "null"}]}),
+        ({"type": "string", "enum": ["a", None]}, {"type": ["string", "null"], "enum": ["a"]}),
+        ({"type": "integer", "const": 5}, {"type": "integer", "enum": [5]}),
+        ({"type": "string", "title": "Old", "description": "old", "x-order": 1}, {"type": "string", "title": "New"}),
+        ({"allOf": [{"type": "string"}, {"maxLength": 3}]}, {"type": "string", "maxLength": 3}),
+    ],
+    ids=["null-in-type-vs-anyOf", "null-in-enum", "const-vs-enum", "annotations", "allOf-merged"],
+)
+def test_the_same_schema_spelled_differently_is_no_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], before: Any, after: Any
+) -> None:
+    for name, probe in (("base", before), ("candidate", after)):
+        shutil.copytree(ROOT / "specs", tmp_path / name)
+        data = json.loads((tmp_path / name / OXEN_I2V).read_text())
+        data["json_request_schema"]["properties"]["probe"] = probe
+        (tmp_path / name / OXEN_I2V).write_text(json.dumps(data))
+    args = ["--base", str(tmp_path / "base"), "--against", str(tmp_path / "candidate"), "--provider", "oxen"]
+    code, report = _drift(capsys, *args, "--no-impact")
+    assert (code, report["changes"]) == (0, [])
