@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +106,15 @@ def _inject(schema: dict[str, Any], after: bool) -> None:
         schema.setdefault("properties", {})[_probe(kind)] = copy.deepcopy(probe)
         if required:
             schema.setdefault("required", []).append(_probe(kind))
+
+
+@contextmanager
+def _edited_copy(target: Path, document: str) -> Iterator[Any]:
+    """A copy of specs/ at `target` whose `document` is written back after the block edits it."""
+    shutil.copytree(ROOT / "specs", target)
+    data = json.loads((target / document).read_text())
+    yield data
+    (target / document).write_text(json.dumps(data, indent=2))
 
 
 def _node(doc: Any, pointer: str) -> Any:
@@ -233,19 +244,15 @@ def test_a_breaking_candidate_exits_1_by_default_and_fail_on_sets_the_threshold(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     candidate = tmp_path / "candidate"
-    shutil.copytree(ROOT / "specs", candidate)
-    data = json.loads((candidate / FAL_I2V).read_text())
-    _node(data, FAL_INPUT)["properties"]["duration"]["enum"].remove("10")
-    (candidate / FAL_I2V).write_text(json.dumps(data, indent=2))
+    with _edited_copy(candidate, FAL_I2V) as data:
+        _node(data, FAL_INPUT)["properties"]["duration"]["enum"].remove("10")
     args = ["--against", str(candidate), "--provider", "fal", "--no-impact"]
     assert _drift(capsys, *args)[0] == 1
     assert _drift(capsys, *args, "--fail-on", "never")[0] == 0
 
     info_only = tmp_path / "info"
-    shutil.copytree(ROOT / "specs", info_only)
-    data = json.loads((info_only / FAL_I2V).read_text())
-    _node(data, FAL_INPUT)["properties"]["seed"] = {"type": "integer"}
-    (info_only / FAL_I2V).write_text(json.dumps(data, indent=2))
+    with _edited_copy(info_only, FAL_I2V) as data:
+        _node(data, FAL_INPUT)["properties"]["seed"] = {"type": "integer"}
     args = ["--against", str(info_only), "--provider", "fal", "--no-impact"]
     code, report = _drift(capsys, *args)
     assert (code, [c["rule"] for c in report["changes"]]) == (0, ["request-property-added"])
@@ -257,11 +264,9 @@ def test_refs_are_resolved_and_a_shared_component_change_names_every_method_usin
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     candidate = tmp_path / "candidate"
-    shutil.copytree(ROOT / "specs", candidate)
-    data = json.loads((candidate / SUNRA).read_text())
-    status = data["components"]["schemas"]["QueueStatus"]
-    status["properties"]["status"]["enum"].append("PAUSED")
-    (candidate / SUNRA).write_text(json.dumps(data, indent=2))
+    with _edited_copy(candidate, SUNRA) as data:
+        status = data["components"]["schemas"]["QueueStatus"]
+        status["properties"]["status"]["enum"].append("PAUSED")
     _, report = _drift(capsys, "--against", str(candidate), "--provider", "sunra", "--no-impact")
     [change] = report["changes"]
     assert change["rule"] == "response-enum-value-added" and change["severity"] == "warning"
@@ -273,19 +278,17 @@ def test_paths_operations_parameters_statuses_and_content_types(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     candidate = tmp_path / "candidate"
-    shutil.copytree(ROOT / "specs", candidate)
-    data = json.loads((candidate / SUNRA).read_text())
-    paths = data["paths"]
-    del paths["/requests/{request_id}/status/stream"]
-    paths["/requests/{request_id}/logs"] = {"get": {"responses": {"200": {"description": "logs"}}}}
-    status_op = paths["/requests/{request_id}/status"]["get"]
-    status_op.setdefault("parameters", []).append({"name": "verbose", "in": "query", "required": True})
-    status_op["responses"]["404"] = {"description": "unknown request"}
-    submit = paths["/kling/kling-v2.6-pro/image-to-video"]["post"]
-    submit["requestBody"]["content"] = {"multipart/form-data": submit["requestBody"]["content"]["application/json"]}
-    del paths["/requests/{request_id}/cancel"]["put"]
-    paths["/requests/{request_id}/cancel"]["post"] = {"responses": {"200": {"description": "cancelled"}}}
-    (candidate / SUNRA).write_text(json.dumps(data, indent=2))
+    with _edited_copy(candidate, SUNRA) as data:
+        paths = data["paths"]
+        del paths["/requests/{request_id}/status/stream"]
+        paths["/requests/{request_id}/logs"] = {"get": {"responses": {"200": {"description": "logs"}}}}
+        status_op = paths["/requests/{request_id}/status"]["get"]
+        status_op.setdefault("parameters", []).append({"name": "verbose", "in": "query", "required": True})
+        status_op["responses"]["404"] = {"description": "unknown request"}
+        submit = paths["/kling/kling-v2.6-pro/image-to-video"]["post"]
+        submit["requestBody"]["content"] = {"multipart/form-data": submit["requestBody"]["content"]["application/json"]}
+        del paths["/requests/{request_id}/cancel"]["put"]
+        paths["/requests/{request_id}/cancel"]["post"] = {"responses": {"200": {"description": "cancelled"}}}
     code, report = _drift(capsys, "--against", str(candidate), "--provider", "sunra", "--no-impact")
     rules = {(c["rule"], c["severity"]) for c in report["changes"]}
     assert {
@@ -305,13 +308,11 @@ def test_impact_lists_generated_changes_semver_and_fixtures_that_would_break(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     candidate = tmp_path / "candidate"
-    shutil.copytree(ROOT / "specs", candidate)
-    data = json.loads((candidate / FAL_I2V).read_text())
-    schema = _node(data, FAL_INPUT)
-    schema["properties"]["seed"] = {"type": "integer"}
-    schema["required"].append("seed")
-    schema["properties"]["prompt"]["maxLength"] = 1000
-    (candidate / FAL_I2V).write_text(json.dumps(data, indent=2))
+    with _edited_copy(candidate, FAL_I2V) as data:
+        schema = _node(data, FAL_INPUT)
+        schema["properties"]["seed"] = {"type": "integer"}
+        schema["required"].append("seed")
+        schema["properties"]["prompt"]["maxLength"] = 1000
     code, report = _drift(capsys, "--against", str(candidate))
     assert code == 1
     impact = report["impact"]
@@ -330,10 +331,8 @@ def test_a_candidate_the_generator_cannot_compile_is_a_breaking_change(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     candidate = tmp_path / "candidate"
-    shutil.copytree(ROOT / "specs", candidate)
-    data = json.loads((candidate / SUNRA).read_text())
-    del data["paths"]["/requests/{request_id}/status"]
-    (candidate / SUNRA).write_text(json.dumps(data, indent=2))
+    with _edited_copy(candidate, SUNRA) as data:
+        del data["paths"]["/requests/{request_id}/status"]
     code, report = _drift(capsys, "--against", str(candidate), "--provider", "sunra")
     assert code == 1
     failed = [c for c in report["changes"] if c["rule"] == "generation-failed"]
@@ -344,10 +343,8 @@ def test_a_candidate_the_generator_cannot_compile_is_a_breaking_change(
 @pytest.mark.parametrize("fmt", ["text", "markdown", "github"])
 def test_report_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
     candidate = tmp_path / "candidate"
-    shutil.copytree(ROOT / "specs", candidate)
-    data = json.loads((candidate / FAL_I2V).read_text())
-    _node(data, FAL_INPUT)["properties"]["duration"]["enum"].remove("10")
-    (candidate / FAL_I2V).write_text(json.dumps(data, indent=2))
+    with _edited_copy(candidate, FAL_I2V) as data:
+        _node(data, FAL_INPUT)["properties"]["duration"]["enum"].remove("10")
     out = tmp_path / "report"
     code = main(["drift", "--manifest", str(ROOT / "providers.toml"), "--against", str(candidate),
                  "--provider", "fal", "--format", fmt, "--output", str(out)])  # fmt: skip
@@ -391,18 +388,16 @@ def test_each_edit_of_one_vendored_spec_is_reported_with_its_severity_and_direct
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     candidate = tmp_path / "candidate"
-    shutil.copytree(ROOT / "specs", candidate)
-    data = json.loads((candidate / FAL_I2V).read_text())
-    request, response = _node(data, FAL_INPUT), _node(data, FAL_OUTPUT)
-    request["properties"]["duration"]["enum"].remove("10")
-    request["properties"]["seed"] = {"type": "integer"}
-    request["properties"]["negative_prompt"]["maxLength"] = 3000
-    request["required"].append("generate_audio")
-    response["properties"]["seed"] = {"type": "integer"}
-    response["required"].append("seed")
-    response["properties"]["video"] = {"anyOf": [response["properties"]["video"], {"type": "null"}]}
-    response["properties"]["timings"] = {"type": "object"}
-    (candidate / FAL_I2V).write_text(json.dumps(data, indent=2))
+    with _edited_copy(candidate, FAL_I2V) as data:
+        request, response = _node(data, FAL_INPUT), _node(data, FAL_OUTPUT)
+        request["properties"]["duration"]["enum"].remove("10")
+        request["properties"]["seed"] = {"type": "integer"}
+        request["properties"]["negative_prompt"]["maxLength"] = 3000
+        request["required"].append("generate_audio")
+        response["properties"]["seed"] = {"type": "integer"}
+        response["required"].append("seed")
+        response["properties"]["video"] = {"anyOf": [response["properties"]["video"], {"type": "null"}]}
+        response["properties"]["timings"] = {"type": "object"}
 
     code, report = _drift(capsys, "--against", str(candidate))
     found = {(c["pointer"].rsplit("/", 1)[-1], c["rule"], c["severity"], c["direction"]) for c in report["changes"]}
