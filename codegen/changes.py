@@ -51,7 +51,7 @@ def compare(
 ) -> Comparison:
     """Compare every vendored document (or `base` copy) of `providers` that has a candidate; errors name the file."""
     result = Comparison()
-    merged: dict[tuple[str, str, str, str, str, str], set[str]] = {}
+    merged: dict[tuple[str, str, str, str, Direction, str], set[str]] = {}
     for decl in providers:
         for source in decl.specs:
             if source.path not in candidates:
@@ -82,9 +82,7 @@ def compare(
             else:
                 compare_json_document(old, cand, _roots(decl, source), emit)
     for (provider, path, pointer, kind, direction, message), operations in merged.items():
-        result.changes.append(
-            Change(provider, path, pointer, kind, direction, message, tuple(sorted(operations)))  # type: ignore[arg-type]
-        )
+        result.changes.append(Change(provider, path, pointer, kind, direction, message, tuple(sorted(operations))))
     result.changes.sort(key=sort_key)
     return result
 

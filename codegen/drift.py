@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -666,10 +666,3 @@ def _type_change(was: frozenset[str], now: frozenset[str]) -> str:
 
 def _types(types: frozenset[str]) -> str:
     return "|".join(sorted(types)) or "any"
-
-
-def iter_rules() -> Iterator[tuple[str, str, Severity]]:
-    """Every rule id with its kind and severity, in table order."""
-    for kind, levels in RULES.items():
-        for direction, severity in levels.items():
-            yield (kind if direction == "none" else f"{direction}-{kind}"), kind, severity
