@@ -198,6 +198,52 @@ class Provider:
     files: FileTransport = FileTransport("url")
     images: tuple[ImageRule, ...] = ()
     fake: FakeDecl | None = None
+    unified: tuple[UnifiedMapping, ...] = ()
+
+
+@dataclass(frozen=True)
+class UnifiedParam:
+    """A provider-neutral parameter of a task (`[unified.<task>.params]`)."""
+
+    name: str
+    type: str  # str | int | float | bool | list[str]
+    required: bool = False
+    default: Json = None
+    enum: tuple[Json, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    max_items: int | None = None
+    max_length: int | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class UnifiedTask:
+    """A provider-neutral request model: `TextToVideo`, `ImageToVideo`."""
+
+    id: str
+    task: str
+    class_name: str
+    description: str
+    params: tuple[UnifiedParam, ...]
+
+
+@dataclass(frozen=True)
+class UnifiedField:
+    """Where one neutral parameter goes in a provider's request body, and the wire type it takes there."""
+
+    param: str
+    wire: str
+    cast: str | None = None  # "str" | "int": e.g. duration 5 -> "5" on Sunra and fal
+
+
+@dataclass(frozen=True)
+class UnifiedMapping:
+    """How a provider serves one neutral task: the submit operation and the field mapping."""
+
+    task: str
+    operation: str
+    fields: tuple[UnifiedField, ...]
 
 
 @dataclass(frozen=True)
@@ -206,3 +252,4 @@ class Api:
 
     package: str
     providers: tuple[Provider, ...]
+    unified: tuple[UnifiedTask, ...] = ()

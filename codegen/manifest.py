@@ -20,6 +20,10 @@ from codegen.ir import (
     ImageRule,
     JobDecl,
     StreamDecl,
+    UnifiedField,
+    UnifiedMapping,
+    UnifiedParam,
+    UnifiedTask,
 )
 
 OPERATION_KINDS = ("submit", "status", "result", "cancel", "list")
@@ -38,6 +42,10 @@ FAKE_ERRORS = (
 )  # fmt: skip
 FAKE_REQUIRED_ERRORS = ("unauthorized", "invalid", "not_found", "rate_limited", "server")
 FETCH_AUTH = ("none", "optional", "required")
+UNIFIED_TYPES: dict[str, type | tuple[type, ...]] = {
+    "str": str, "int": int, "float": (int, float), "bool": bool, "list[str]": list,
+}  # fmt: skip
+UNIFIED_CASTS = ("str", "int")
 OVERRIDE_CONSTRAINTS = {"max_items": "maxItems", "min_items": "minItems", "max_length": "maxLength"}
 
 
@@ -119,6 +127,7 @@ class ProviderDecl:
     table_hash: str
     fake: FakeDecl | None = None
     fetch: FetchDecl = FetchDecl()
+    unified: tuple[UnifiedMapping, ...] = ()
 
     def spec(self, spec_id: str) -> SpecSource:
         """The spec source with this id."""
@@ -140,6 +149,7 @@ class Manifest:
     lock: Path
     providers: tuple[ProviderDecl, ...]
     fetch: FetchSettings = FetchSettings()
+    unified: tuple[UnifiedTask, ...] = ()
 
     def provider(self, name: str) -> ProviderDecl:
         """The provider with this name."""
@@ -288,6 +298,7 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
     files, images = _load_inputs(t.table("inputs", {}))
     fake = _load_fake(t.table("fake"), jobs) if "fake" in t.data else None
     fetch = _load_fetch(t.table("fetch", {}))
+    unified = _load_unified_mappings(t.table("unified", {}))
     rename = t.get("rename", dict, {})
     provider = ProviderDecl(
         name=name,
@@ -306,8 +317,11 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
         images=images,
         fake=fake,
         fetch=fetch,
-        # The fake's templates and the fetch settings do not shape the client: they stay out of its inputs hash.
-        table_hash=hashlib.sha256(json.dumps(_without(data, "fake", "fetch"), sort_keys=True).encode()).hexdigest(),
+        unified=unified,
+        # The fake's templates, the fetch settings and the neutral mapping do not shape this provider's client.
+        table_hash=hashlib.sha256(
+            json.dumps(_without(data, "fake", "fetch", "unified"), sort_keys=True).encode()
+        ).hexdigest(),
     )
     t.done()
     return provider
@@ -325,6 +339,70 @@ def _load_fetch(t: _Table) -> FetchDecl:
     decl = FetchDecl(hosts=hosts, auth=_choice(t.get("auth", str, "none"), FETCH_AUTH, t.where.child("auth")))
     t.done()
     return decl
+
+
+def _load_unified_mappings(t: _Table) -> tuple[UnifiedMapping, ...]:
+    mappings = []
+    for task_id in t.data:
+        m = t.table(task_id)
+        fields_t = m.table("fields")
+        fields = []
+        for param in fields_t.data:
+            value = fields_t.get(param, (str, dict))
+            if isinstance(value, str):
+                fields.append(UnifiedField(param, value))
+                continue
+            f = fields_t.table(param)
+            cast = f.get("as", str, None)
+            if cast is not None:
+                _choice(cast, UNIFIED_CASTS, f.where.child("as"))
+            fields.append(UnifiedField(param, f.get("wire", str), cast))
+            f.done()
+        fields_t.done()
+        mappings.append(UnifiedMapping(task=task_id, operation=m.get("operation", str), fields=tuple(fields)))
+        m.done()
+    t.done()
+    return tuple(mappings)
+
+
+def _load_unified_tasks(t: _Table) -> tuple[UnifiedTask, ...]:
+    tasks = []
+    for task_id in t.data:
+        task_t = t.table(task_id)
+        params_t = task_t.table("params")
+        params = []
+        for name in params_t.data:
+            p = params_t.table(name)
+            kind = _choice(p.get("type", str), tuple(UNIFIED_TYPES), p.where.child("type"))
+            param = UnifiedParam(
+                name=name,
+                type=kind,
+                required=p.get("required", bool, False),
+                default=p.get("default", UNIFIED_TYPES[kind], None),
+                enum=tuple(p.get("enum", list, [])),
+                minimum=p.get("minimum", (int, float), None),
+                maximum=p.get("maximum", (int, float), None),
+                max_items=p.get("max_items", int, None),
+                max_length=p.get("max_length", int, None),
+                description=p.get("description", str, None),
+            )
+            if param.enum and param.default is not None and param.default not in param.enum:
+                raise GenerationError(p.where.child("default"), f"default {param.default!r} is not in enum")
+            params.append(param)
+            p.done()
+        params_t.done()
+        tasks.append(
+            UnifiedTask(
+                id=task_id,
+                task=task_t.get("task", str),
+                class_name=task_t.get("class_name", str),
+                description=task_t.get("description", str),
+                params=tuple(params),
+            )
+        )
+        task_t.done()
+    t.done()
+    return tuple(tasks)
 
 
 def _load_fetch_settings(t: _Table) -> FetchSettings:
@@ -512,6 +590,7 @@ def load(path: Path) -> Manifest:
     providers_t.used.update(providers_t.data)
     providers_t.done()
     fetch = _load_fetch_settings(top.table("fetch", {}))
+    unified = _load_unified_tasks(top.table("unified", {}))
     top.done()
     return Manifest(
         path=path,
@@ -522,4 +601,5 @@ def load(path: Path) -> Manifest:
         lock=lock,
         providers=providers,
         fetch=fetch,
+        unified=unified,
     )

@@ -39,7 +39,7 @@ def build_api(
         for decl in manifest.providers
         if only is None or decl.name in only
     )
-    return ir.Api(package=manifest.package, providers=providers)
+    return ir.Api(package=manifest.package, providers=providers, unified=manifest.unified)
 
 
 def build_provider(
@@ -57,6 +57,7 @@ def build_provider(
     if decl.jobs is not None:
         _check_jobs(decl.name, decl.jobs, operations, builder.models, diagnostics)
     _check_images(decl, builder.models)
+    unified = _unified_mappings(manifest, decl, operations, builder.models, diagnostics)
     digest = hashlib.sha256(decl.table_hash.encode())
     for source in decl.specs:
         digest.update(f"{source.path}\0{docs[source.id].sha256}\0".encode())
@@ -76,6 +77,7 @@ def build_provider(
         files=decl.files,
         images=decl.images,
         fake=decl.fake,
+        unified=unified,
     )
 
 
@@ -115,6 +117,50 @@ def _check_jobs(
             f"status value(s) {', '.join(unmapped)} of {status_model.name}.{token} "
             "are not mapped; jobs reporting them are treated as `unknown`",
         )
+
+
+def _unified_mappings(
+    manifest: Manifest,
+    decl: ProviderDecl,
+    operations: tuple[ir.Operation, ...],
+    models: dict[str, ir.Model],
+    diagnostics: Diagnostics,
+) -> tuple[ir.UnifiedMapping, ...]:
+    """The provider's neutral mappings, checked; a field its spec no longer has is dropped with a warning."""
+    tasks = {t.id: t for t in manifest.unified}
+    kept = []
+    for mapping in decl.unified:
+        where = Location("providers.toml", join_pointer(f"/providers/{decl.name}/unified", mapping.task))
+        task = tasks.get(mapping.task)
+        if task is None:
+            raise GenerationError(where, f"unknown task {mapping.task!r} (declared: {', '.join(tasks) or 'none'})")
+        op = next((o for o in operations if o.name == mapping.operation), None)
+        if op is None or op.kind != "submit" or op.task != task.task or op.request is None:
+            raise GenerationError(where, f"{mapping.operation!r} is not a {task.task} submit operation of {decl.name}")
+        wire_fields = {f.wire_name for f in models[op.request].fields}
+        params = {p.name for p in task.params}
+        fields = []
+        for item in mapping.fields:
+            if item.param not in params:
+                raise GenerationError(where.child("fields", item.param), f"{task.class_name} has no {item.param!r}")
+            if item.wire in wire_fields:
+                fields.append(item)
+            else:
+                # The provider's spec dropped the field: the SDK still generates, the parameter becomes unsupported.
+                diagnostics.warn(
+                    where.child("fields", item.param),
+                    f"{op.request} has no field {item.wire!r}: {item.param} is not supported on {decl.name}",
+                )
+        mapped = {f.param for f in fields}
+        missing = [p.name for p in task.params if p.required and p.name not in mapped]
+        if missing:
+            diagnostics.warn(
+                where,
+                f"required parameter(s) {', '.join(missing)} not mapped: {task.class_name} not served by {decl.name}",
+            )
+            continue
+        kept.append(replace(mapping, fields=tuple(fields)))
+    return tuple(kept)
 
 
 def _check_images(decl: ProviderDecl, models: dict[str, ir.Model]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import subprocess
@@ -40,6 +41,8 @@ def render_files(api: ir.Api, templates: Path, shared: bool = True) -> dict[str,
                 text = env.get_template(f"runtime/{source.name}").render(version=__version__)
                 files[f"{pkg}/_runtime/{source.name.removesuffix('.jinja')}"] = header + text
         files.update(render_testing(api, templates / "testing", templates_hash))
+        if api.unified:
+            files[f"{pkg}/unified.py"] = render_unified(api, env, templates_hash)
     for provider in api.providers:
         inputs = ", ".join(provider.spec_files)
         header = _header(
@@ -95,6 +98,42 @@ def header_hash(text: str) -> str | None:
         if HEADER_MARK in line:
             return line.split(HEADER_MARK, 1)[1].split()[0].rstrip(".")
     return None
+
+
+def render_unified(api: ir.Api, env: Any, templates_hash: str) -> str:
+    """The neutral task models and every provider's adapter (`kling_sdk/unified.py`)."""
+    mappings = {p.name: [dataclasses.asdict(m) for m in p.unified] for p in api.providers}
+    tasks = [dataclasses.asdict(t) for t in api.unified]
+    digest = _digest(templates_hash, json.dumps([tasks, mappings], sort_keys=True, default=str))
+    header = _header("providers.toml [unified] and [providers.*.unified], templates/unified.py.jinja", digest)
+    text: str = env.get_template("unified.py.jinja").render(
+        package=api.package,
+        tasks=api.unified,
+        providers=api.providers,
+        task_of={t.id: t for t in api.unified},
+        annotation=_unified_annotation,
+    )
+    return header + text
+
+
+def _unified_annotation(param: ir.UnifiedParam) -> str:
+    base = {"str": "str", "int": "int", "float": "float", "bool": "bool", "list[str]": "list[str]"}[param.type]
+    if param.enum:
+        base = f"Literal[{', '.join(repr(v) for v in param.enum)}]"
+    if not param.required and param.default is None:
+        base = f"{base} | None"
+    options = []
+    if param.max_length is not None:
+        options.append(f"max_length={param.max_length}")
+    if param.max_items is not None:
+        options.append(f"max_length={param.max_items}")
+    if param.minimum is not None:
+        options.append(f"ge={param.minimum!r}")
+    if param.maximum is not None:
+        options.append(f"le={param.maximum!r}")
+    if param.description:
+        options.append(f"description={param.description!r}")
+    return f"Annotated[{base}, Field({', '.join(options)})]" if options else base
 
 
 def _header(inputs: str, digest: str) -> str:

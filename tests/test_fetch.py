@@ -103,9 +103,8 @@ def project(tmp_path: Path, upstream: Upstream, monkeypatch: pytest.MonkeyPatch)
     text = (ROOT / "providers.toml").read_text()
     text = re.sub(r'url = "https://([^"/]+)/', rf'url = "http://127.0.0.1:{upstream.port}/\1/', text)
     text = re.sub(r"hosts = \[[^\]]*\]", 'hosts = ["127.0.0.1"]', text)
-    text = re.sub(
-        r"\[fetch\][^\[]*", "[fetch]\ntimeout = 1\nmax_bytes = 300_000\nretries = 2\nbackoff = 0.01\n\n", text
-    )
+    settings = "[fetch]\ntimeout = 1\nmax_bytes = 300_000\nretries = 2\nbackoff = 0.01\n\n"
+    text = re.sub(r"^\[fetch\]\n(?:(?!\[).*\n)*", settings, text, flags=re.M)
     (tmp_path / "providers.toml").write_text(text)
     monkeypatch.setenv(LOOPBACK_ENV, "1")
     monkeypatch.delenv("FAL_KEY", raising=False)
