@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -12,6 +11,7 @@ from codegen.diagnostics import GenerationError, Location
 from codegen.drift import SEVERITIES, Change, Direction, Labeller, SchemaRoot, compare_json_document, compare_openapi
 from codegen.fetch import schema_pointers
 from codegen.manifest import Manifest, ProviderDecl, SpecSource
+from codegen.specs import load_document
 
 
 @dataclass
@@ -61,8 +61,8 @@ def compare(
                 result.skipped.append((source.path, "not in the base directory"))
                 continue
             raw = base[source.path] if base is not None else (manifest.root / source.path).read_bytes()
-            old = _parse(source.path, raw, "vendored" if base is None else "base")
-            cand = _parse(source.path, candidates[source.path], "candidate")
+            old = _load(manifest, source, raw, "vendored" if base is None else "base")
+            cand = _load(manifest, source, candidates[source.path], "candidate")
             result.compared.append(source.path)
 
             def emit(
@@ -77,7 +77,6 @@ def compare(
                 merged.setdefault((provider, path, pointer, kind, direction, message), set()).update(operations)
 
             if source.format == "openapi":
-                _check_openapi(source.path, cand)
                 compare_openapi(old, cand, emit, _labeller(decl, source))
             else:
                 compare_json_document(old, cand, _roots(decl, source), emit)
@@ -113,23 +112,15 @@ def _relative_to_specs(manifest: Manifest, source: SpecSource) -> PurePosixPath:
         return path
 
 
-def _parse(path: str, raw: bytes, which: str) -> Any:
+def _load(manifest: Manifest, source: SpecSource, raw: bytes, which: str) -> Any:
+    """The parsed document (the generator's own checks: JSON, OpenAPI version); errors say which copy."""
     try:
-        return json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise GenerationError(
-            Location(path), f"{which} copy: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise GenerationError(Location(path), f"{which} copy: not UTF-8 text: {exc}") from None
-
-
-def _check_openapi(path: str, data: Any) -> None:
-    version = data.get("openapi") if isinstance(data, dict) else None
-    if not isinstance(version, str) or not version.startswith(("3.0", "3.1")):
-        raise GenerationError(Location(path, "/openapi"), f"candidate copy: not an OpenAPI 3.x document ({version!r})")
-    if not isinstance(data.get("paths"), dict):
-        raise GenerationError(Location(path, "/paths"), "candidate copy: no `paths` object")
+        data = load_document(source, manifest.root, raw).data
+    except GenerationError as exc:
+        raise GenerationError(exc.location, f"{which} copy: {exc.message}") from None
+    if source.format == "openapi" and not isinstance(data.get("paths"), dict):
+        raise GenerationError(Location(source.path, "/paths"), f"{which} copy: no `paths` object")
+    return data
 
 
 def _labeller(decl: ProviderDecl, source: SpecSource) -> Labeller:

@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 
 from codegen.diagnostics import Diagnostics, GenerationError, Location
 from codegen.manifest import FetchSettings, Manifest, ProviderDecl, SpecSource
-from codegen.specs import Document, resolve_pointer, validate_document, validate_json_schema
+from codegen.specs import Document, is_supported_openapi, resolve_pointer, validate_document, validate_json_schema
 
 LOOPBACK_ENV = "CODEGEN_FETCH_ALLOW_LOOPBACK_HTTP"  # test-only: lets http://127.0.0.1 stand in for a provider
 USER_AGENT = "kling-codegen-fetch/1"
@@ -198,8 +198,8 @@ def prepare(decl: ProviderDecl, source: SpecSource, raw: bytes, content_type: st
         body = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
     diagnostics = Diagnostics()
     if source.format == "openapi":
-        version = data.get("openapi") if isinstance(data, dict) else None
-        if not isinstance(version, str) or not version.startswith(("3.0", "3.1")):
+        if not is_supported_openapi(data):
+            version = data.get("openapi") if isinstance(data, dict) else None
             raise FetchError(source, f"not an OpenAPI 3.0/3.1 document (openapi: {version!r})")
         if not isinstance(data.get("paths"), dict):
             raise FetchError(source, "an OpenAPI document without a `paths` object")

@@ -65,13 +65,18 @@ def load_document(source: SpecSource, root: Path, raw: bytes | None = None) -> D
         ) from None
     except UnicodeDecodeError as exc:
         raise GenerationError(Location(source.path), f"not UTF-8 text: {exc}") from None
-    if source.format == "openapi":
+    if source.format == "openapi" and not is_supported_openapi(data):
         version = data.get("openapi") if isinstance(data, dict) else None
-        if not isinstance(version, str) or not version.startswith(("3.0", "3.1")):
-            raise GenerationError(
-                Location(source.path, "/openapi"), f"unsupported OpenAPI version {version!r} (3.0.x and 3.1.x are)"
-            )
+        raise GenerationError(
+            Location(source.path, "/openapi"), f"unsupported OpenAPI version {version!r} (3.0.x and 3.1.x are)"
+        )
     return Document(source=source, data=data, sha256=hashlib.sha256(raw).hexdigest())
+
+
+def is_supported_openapi(data: Any) -> bool:
+    """Whether `data` declares OpenAPI 3.0.x or 3.1.x."""
+    version = data.get("openapi") if isinstance(data, dict) else None
+    return isinstance(version, str) and version.startswith(("3.0", "3.1"))
 
 
 def validate_document(doc: Document, diagnostics: Diagnostics) -> None:

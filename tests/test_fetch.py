@@ -18,6 +18,7 @@ import pytest
 
 from codegen.cli import main
 from codegen.fetch import LOOPBACK_ENV, check_url, retry_delay
+from codegen.manifest import load
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "oxen-fetch-key-8d1f2c"
@@ -117,20 +118,20 @@ def _route(upstream: Upstream, url_path: str, *replies: Reply) -> None:
 
 
 def _serve_current(upstream: Upstream) -> dict[str, str]:
-    """Serve every vendored document as its provider would (fal wrapped in its catalogue); returns path -> route."""
-    lock = json.loads((ROOT / "specs/lock.json").read_text())["files"]
+    """Serve every vendored document with a source URL as its provider would (fal wrapped in its catalogue)."""
     routes = {}
-    for path, entry in lock.items():
-        if entry["origin"].startswith("transcribed from https://docs.oxen.ai/inference-api/reference/async"):
-            continue
-        route = "/" + entry["url"].removeprefix("https://")
-        body = (ROOT / path).read_bytes()
-        if "api.fal.ai" in route:
-            body = json.dumps(
-                {"models": [{"endpoint_id": "x", "openapi": json.loads(body)}], "has_more": False}
-            ).encode()
-        _route(upstream, route, Reply(200, body, {"Content-Type": "application/json", "ETag": f'"{path[-12:]}"'}))
-        routes[path] = route
+    for decl in load(ROOT / "providers.toml").providers:
+        for source in decl.specs:
+            if source.url is None:
+                continue
+            route = "/" + source.url.removeprefix("https://")
+            body = (ROOT / source.path).read_bytes()
+            if source.extract is not None:
+                body = json.dumps({"models": [{"endpoint_id": "x", "openapi": json.loads(body)}], "has_more": False})
+                body = body.encode()
+            headers = {"Content-Type": "application/json", "ETag": f'"{source.path[-12:]}"'}
+            _route(upstream, route, Reply(200, body, headers))
+            routes[source.path] = route
     return routes
 
 
