@@ -206,7 +206,7 @@ class UnifiedParam:
     """A provider-neutral parameter of a task (`[unified.<task>.params]`)."""
 
     name: str
-    type: str  # str | int | float | bool | list[str]
+    type: str  # str | int | float | bool | list[str] | file (a URL, data URI or local path)
     required: bool = False
     default: Json = None
     enum: tuple[Json, ...] = ()

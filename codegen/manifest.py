@@ -43,7 +43,7 @@ FAKE_ERRORS = (
 FAKE_REQUIRED_ERRORS = ("unauthorized", "invalid", "not_found", "rate_limited", "server")
 FETCH_AUTH = ("none", "optional", "required")
 UNIFIED_TYPES: dict[str, type | tuple[type, ...]] = {
-    "str": str, "int": int, "float": (int, float), "bool": bool, "list[str]": list,
+    "str": str, "int": int, "float": (int, float), "bool": bool, "list[str]": list, "file": str,
 }  # fmt: skip
 UNIFIED_CASTS = ("str", "int")
 OVERRIDE_CONSTRAINTS = {"max_items": "maxItems", "min_items": "minItems", "max_length": "maxLength"}

@@ -102,7 +102,7 @@ def header_hash(text: str) -> str | None:
 
 def render_unified(api: ir.Api, env: Any, templates_hash: str) -> str:
     """The neutral task models and every provider's adapter (`kling_sdk/unified.py`)."""
-    mappings = {p.name: [dataclasses.asdict(m) for m in p.unified] for p in api.providers}
+    mappings = {p.name: [p.class_name, *(dataclasses.asdict(m) for m in p.unified)] for p in api.providers}
     tasks = [dataclasses.asdict(t) for t in api.unified]
     digest = _digest(templates_hash, json.dumps([tasks, mappings], sort_keys=True, default=str))
     header = _header("providers.toml [unified] and [providers.*.unified], templates/unified.py.jinja", digest)
@@ -116,8 +116,18 @@ def render_unified(api: ir.Api, env: Any, templates_hash: str) -> str:
     return header + text
 
 
+_UNIFIED_TYPES = {
+    "str": "str",
+    "int": "int",
+    "float": "float",
+    "bool": "bool",
+    "list[str]": "list[str]",
+    "file": "str | Path",
+}
+
+
 def _unified_annotation(param: ir.UnifiedParam) -> str:
-    base = {"str": "str", "int": "int", "float": "float", "bool": "bool", "list[str]": "list[str]"}[param.type]
+    base = _UNIFIED_TYPES[param.type]
     if param.enum:
         base = f"Literal[{', '.join(repr(v) for v in param.enum)}]"
     if not param.required and param.default is None:

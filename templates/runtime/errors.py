@@ -19,6 +19,7 @@
     ├── GenerationFailedError         the job ran and failed (provider code, message, retryable)
     │   └── JobCancelledError         the job was cancelled
     ├── JobDeadlineExceededError      the job did not finish before the caller's deadline
+    ├── NoProviderAcceptedError       every provider of a preference list refused the submit (nothing was accepted)
     └── DownloadError                 the video could not be saved completely
 
 No error ever carries the API key: messages and bodies pass through `redact` first.
@@ -214,6 +215,15 @@ class JobDeadlineExceededError(KlingError):
         self.cancelled = cancelled
         tail = "; cancel requested" if cancelled else "; it may still be running, follow it up by id"
         super().__init__(f"[{provider}] job {job_id} still {last_status or 'unknown'} after {elapsed:.0f} s{tail}")
+
+
+class NoProviderAcceptedError(KlingError):
+    """Every provider in the preference list refused the submit before accepting a job; `attempts` says why."""
+
+    def __init__(self, attempts: Sequence[tuple[str, KlingError]]) -> None:
+        self.attempts = tuple(attempts)
+        reasons = "; ".join(f"{provider}: {error}" for provider, error in self.attempts)
+        super().__init__(f"no provider accepted the job ({reasons})")
 
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {

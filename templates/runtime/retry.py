@@ -8,7 +8,18 @@ import time
 from collections.abc import Mapping
 from typing import Literal
 
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    InvalidRequestError,
+    MissingApiKeyError,
+    SubmitOutcomeUnknownError,
+)
+
 Failure = Literal["connect", "connect_timeout", "read_timeout", "write", "read", "pool_timeout"]
+
+# Answers to a submit that say "no job was created, and the request itself is fine": try elsewhere.
+FAIL_OVER_STATUS: frozenset[int] = frozenset({401, 402, 403, 429})
 
 # Transport failures after which the request certainly never reached the server.
 NOT_SENT: frozenset[str] = frozenset({"connect", "connect_timeout", "pool_timeout"})
@@ -45,6 +56,20 @@ def should_retry(
     if is_submit and not idempotent_submit:
         return status_code == 429
     return status_code in RETRYABLE_STATUS
+
+
+def may_fail_over(error: BaseException) -> bool:
+    """Whether a failed submit certainly created no job, so the next provider of a preference list may be tried.
+
+    Auth, credits and rate limits (answered 401/402/403/429), a provider that could not be reached, a missing
+    key or an input only this provider refuses: yes. A lost or 5xx answer (the job may exist) or a request
+    the provider judged malformed (400/404/409/422): no.
+    """
+    if isinstance(error, SubmitOutcomeUnknownError):
+        return False
+    if isinstance(error, MissingApiKeyError | InvalidRequestError | APIConnectionError):
+        return True
+    return isinstance(error, APIStatusError) and error.status_code in FAIL_OVER_STATUS
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
