@@ -40,6 +40,9 @@ def render_files(api: ir.Api, templates: Path, shared: bool = True) -> dict[str,
             elif source.name.endswith(".py.jinja"):
                 text = env.get_template(f"runtime/{source.name}").render(version=__version__)
                 files[f"{pkg}/_runtime/{source.name.removesuffix('.jinja')}"] = header + text
+        cli_header = _header("templates/cli/", runtime_hash)
+        for source in sorted((templates / "cli").glob("*.py")):
+            files[f"{pkg}/cli/{source.name}"] = cli_header + source.read_text(encoding="utf-8")
         files.update(render_testing(api, templates / "testing", templates_hash))
         if api.unified:
             files[f"{pkg}/unified.py"] = render_unified(api, env, templates_hash)

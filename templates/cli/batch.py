@@ -1,0 +1,314 @@
+"""`kling batch`: every line of a JSONL file through the async client, journalled so that a rerun resumes.
+
+A line is submitted only from `pending` (never sent, or certainly refused). The journal says `submitting` before
+the request leaves and `accepted` with the job id as soon as the answer arrives; a line found `submitting` after
+a crash may have reached the provider, so it becomes `in_doubt` and is not resubmitted unless asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from kling_sdk._runtime.errors import (
+    APIConnectionError,
+    DownloadError,
+    GenerationFailedError,
+    InvalidRequestError,
+    JobDeadlineExceededError,
+    KlingError,
+    NoProviderAcceptedError,
+    RateLimitError,
+    SubmitOutcomeUnknownError,
+)
+from kling_sdk._runtime.jobs import PollPolicy
+from kling_sdk._runtime.retry import backoff_delay, may_fail_over
+from kling_sdk.unified import TASKS, AsyncKling, Request, adapter_for
+
+from .journal import Journal, Row, iter_states
+
+__all__ = ["BatchOptions", "parse_line", "read_jobs", "run_batch"]
+
+REPORT = "report.json"
+JOURNAL = "journal.sqlite"
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """How to run a batch."""
+
+    providers: tuple[str, ...]
+    base_urls: Mapping[str, str] = field(default_factory=dict)
+    api_keys: Mapping[str, str] = field(default_factory=dict)
+    concurrency: int = 4
+    deadline: float = 1800.0
+    poll_interval: float | None = None
+    resubmit_in_doubt: bool = False
+    submit_attempts: int = 6
+
+
+def parse_line(data: Any, base: Path) -> Request:
+    """A JSONL object as a neutral request: `task` (default: image-to-video when `start_image` is given)."""
+    if not isinstance(data, dict):
+        raise ValueError("a line must be a JSON object")
+    values = dict(data)
+    task = values.pop("task", None) or ("image-to-video" if "start_image" in values else "text-to-video")
+    if task not in TASKS:
+        raise ValueError(f"task {task!r} is not one of {', '.join(TASKS)}")
+    for key in ("start_image", "end_image"):
+        value = values.get(key)
+        if isinstance(value, str) and not re.match(r"^(https?:|data:)", value):
+            values[key] = (base / value).expanduser()  # a local file, relative to the jobs file
+    try:
+        return TASKS[task](**values)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        raise ValueError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+
+
+def read_jobs(path: Path, providers: tuple[str, ...]) -> tuple[list[tuple[int, str]], dict[int, Request]]:
+    """Every non-blank line and its request; any bad line stops the batch before anything is sent."""
+    lines: list[tuple[int, str]] = []
+    requests: dict[int, Request] = {}
+    problems: list[str] = []
+    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not text.strip():
+            continue
+        try:
+            request = parse_line(json.loads(text), path.parent)
+            _servable(request, providers)
+        except (ValueError, InvalidRequestError) as exc:
+            problems.append(f"{path}:{number}: {exc}")
+            continue
+        lines.append((number, text))
+        requests[number] = request
+    if problems:
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise ValueError("bad lines, nothing was sent:\n" + "\n".join(problems[:5]) + more)
+    if not lines:
+        raise ValueError(f"{path} has no jobs")
+    return lines, requests
+
+
+def _servable(request: Request, providers: tuple[str, ...]) -> None:
+    errors = []
+    for provider in providers:
+        try:
+            adapter_for(request, provider)
+            return
+        except InvalidRequestError as exc:
+            errors.append(exc)
+    raise errors[0]
+
+
+def run_batch(jobs: Path, out: Path, options: BatchOptions, console: Console, *, quiet: bool = False) -> int:
+    """Run (or resume) a batch; writes videos, the journal and report.json to `out`; returns the exit code."""
+    lines, requests = read_jobs(jobs, options.providers)
+    out.mkdir(parents=True, exist_ok=True)
+    journal = Journal(out / JOURNAL)
+    try:
+        journal.load(lines)
+        started = time.monotonic()
+        asyncio.run(_Batch(journal, requests, options, out, console, quiet).run())
+        rows = journal.rows()
+    finally:
+        journal.close()
+    report = _report(jobs, out, options, rows, time.monotonic() - started)
+    (out / REPORT).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    if not quiet:
+        _summary(console, report, out)
+    return _exit_code(report)
+
+
+class _Batch:
+    def __init__(
+        self,
+        journal: Journal,
+        requests: dict[int, Request],
+        options: BatchOptions,
+        out: Path,
+        console: Console,
+        quiet: bool,
+    ) -> None:
+        self.journal = journal
+        self.requests = requests
+        self.options = options
+        self.out = out
+        self.console = console
+        self.quiet = quiet
+        interval = options.poll_interval
+        self.poll = PollPolicy(initial=interval, cap=interval, jitter=0.1) if interval else None
+
+    async def run(self) -> None:
+        todo: asyncio.Queue[Row] = asyncio.Queue()
+        for row in self.journal.rows():
+            if row.state == "submitting":
+                # The process died between "about to send" and the answer: the job may exist.
+                self.journal.in_doubt(row.line, "interrupted while submitting: the provider may have the job")
+                row = self.journal.row(row.line)
+            if row.state == "in_doubt" and self.options.resubmit_in_doubt:
+                self.journal.refused(row.line, f"resubmitted on request after: {row.error}")
+                row = self.journal.row(row.line)
+            if row.state in ("pending", "accepted") or (row.state == "succeeded" and not _saved(row)):
+                todo.put_nowait(row)
+        if todo.empty():
+            return
+        kling = AsyncKling(
+            self.options.providers,
+            api_keys=self.options.api_keys,
+            base_urls=self.options.base_urls,
+        )
+        async with kling:
+            workers = [asyncio.create_task(self._worker(kling, todo)) for _ in range(self.options.concurrency)]
+            await todo.join()
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    async def _worker(self, kling: AsyncKling, todo: asyncio.Queue[Row]) -> None:
+        while True:
+            row = await todo.get()
+            try:
+                await self._line(kling, row)
+            except Exception as exc:  # one line's surprise must not stop the others; the journal keeps its state
+                self.journal.note(row.line, f"{type(exc).__name__}: {exc}")
+            finally:
+                todo.task_done()
+
+    def _say(self, text: str) -> None:
+        if not self.quiet:
+            self.console.print(text, highlight=False)
+
+    async def _line(self, kling: AsyncKling, row: Row) -> None:
+        line = row.line
+        provider, job_id, task = row.provider, row.job_id, row.task
+        if row.state == "pending":
+            submitted = await self._submit(kling, line)
+            if submitted is None:
+                return
+            provider, job_id, task = submitted
+        assert provider is not None and job_id is not None
+        handle = kling.client(provider).job(job_id, task=task)
+        try:
+            final = await kling.wait(handle, deadline=self.options.deadline, poll=self.poll, stream=False)
+        except GenerationFailedError as exc:
+            self.journal.failed(line, exc.message if exc.code is None else f"{exc.code}: {exc.message}")
+            self._say(f"line {line}: failed ({exc.message})")
+            return
+        except JobDeadlineExceededError as exc:
+            self.journal.note(line, str(exc))
+            return
+        except KlingError as exc:
+            self.journal.note(line, f"following the job: {exc}")
+            return
+        target = self.out / f"line-{line:04d}.mp4"
+        try:
+            result = await kling.result(handle, status=final)
+            saved = await kling.download(result, target)
+        except GenerationFailedError as exc:
+            self.journal.failed(line, exc.message)
+            return
+        except (DownloadError, KlingError) as exc:
+            self.journal.note(line, f"saving the video: {exc}")
+            return
+        self.journal.succeeded(line, str(saved), result.url)
+        self._say(f"line {line}: saved {saved.name} ({provider}:{job_id})")
+
+    async def _submit(self, kling: AsyncKling, line: int) -> tuple[str, str, str | None] | None:
+        """Submit a pending line; (provider, job id, task) once accepted, None when the line stops here."""
+        request = self.requests[line]
+        for attempt in range(self.options.submit_attempts):
+            try:
+                job = await kling.submit(
+                    request, before_submit=lambda provider: self.journal.submitting(line, provider)
+                )
+            except SubmitOutcomeUnknownError as exc:
+                self.journal.in_doubt(line, str(exc))
+                self._say(f"line {line}: in doubt ({exc})")
+                return None
+            except KlingError as exc:
+                if not (isinstance(exc, NoProviderAcceptedError) or may_fail_over(exc)):
+                    self.journal.failed(line, str(exc))  # the request itself was refused (400/422)
+                    self._say(f"line {line}: refused ({exc})")
+                    return None
+                self.journal.refused(line, str(exc))
+                if not _worth_retrying(exc) or attempt + 1 == self.options.submit_attempts:
+                    return None
+                await asyncio.sleep(backoff_delay(attempt, _retry_after(exc)))
+                continue
+            self.journal.accepted(line, job.provider, job.id, job.task)
+            return job.provider, job.id, job.task
+        return None
+
+
+def _worth_retrying(error: KlingError) -> bool:
+    if isinstance(error, NoProviderAcceptedError):
+        return any(_worth_retrying(inner) for _, inner in error.attempts)
+    return isinstance(error, RateLimitError | APIConnectionError)
+
+
+def _retry_after(error: KlingError) -> float | None:
+    return error.retry_after if isinstance(error, RateLimitError) else None
+
+
+def _saved(row: Row) -> bool:
+    return row.output is not None and Path(row.output).is_file()
+
+
+def _report(jobs: Path, out: Path, options: BatchOptions, rows: list[Row], seconds: float) -> dict[str, Any]:
+    def entry(row: Row) -> dict[str, Any]:
+        found: dict[str, Any] = {"line": row.line, "state": row.state}
+        if row.job_id is not None:
+            found["job"] = f"{row.provider}:{row.job_id}"
+        for key in ("output", "error"):
+            if getattr(row, key) is not None:
+                found[key] = getattr(row, key)
+        return found
+
+    return {
+        "jobs_file": str(jobs),
+        "out": str(out),
+        "providers": list(options.providers),
+        "lines": len(rows),
+        "states": dict(iter_states(rows)),
+        "seconds": round(seconds, 3),
+        "files": [row.output for row in rows if row.state == "succeeded"],
+        "failed": [entry(row) for row in rows if row.state == "failed"],
+        "in_doubt": [entry(row) for row in rows if row.state == "in_doubt"],
+        "unfinished": [entry(row) for row in rows if row.state in ("pending", "accepted")],
+        "jobs": [entry(row) for row in rows],
+    }
+
+
+def _summary(console: Console, report: dict[str, Any], out: Path) -> None:
+    table = Table(title=f"batch: {report['lines']} lines in {report['seconds']:.1f}s")
+    table.add_column("state")
+    table.add_column("lines", justify="right")
+    for state, count in report["states"].items():
+        if count:
+            table.add_row(state, str(count))
+    console.print(table)
+    for kind in ("failed", "in_doubt", "unfinished"):
+        for item in report[kind][:10]:
+            console.print(f"  line {item['line']} {item['state']}: {item.get('error', '')}", highlight=False)
+    if report["in_doubt"]:
+        console.print("in doubt: these may exist at the provider; rerun with --resubmit-in-doubt to send them again")
+    console.print(f"report: {out / REPORT}", highlight=False)
+
+
+def _exit_code(report: dict[str, Any]) -> int:
+    if report["in_doubt"]:
+        return 4
+    if report["failed"] or report["unfinished"]:
+        return 1
+    return 0

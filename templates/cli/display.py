@@ -1,0 +1,93 @@
+"""What the CLI shows on stderr while a job runs: a live rich bar on a terminal, one line per change elsewhere."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from kling_sdk._runtime.jobs import Job
+from kling_sdk._runtime.jobs import Progress as JobProgress
+from kling_sdk.unified import job_ref
+
+__all__ = ["JobDisplay", "describe"]
+
+
+def describe(state: str, queue_position: int | None = None) -> str:
+    """A job state as the display words it: `queued (position 3)`, `running`, ..."""
+    if state == "queued" and queue_position is not None:
+        return f"queued (position {queue_position})"
+    return state
+
+
+class JobDisplay:
+    """Follows one job: submitted → queued → running → downloading → saved."""
+
+    def __init__(self, console: Console, *, quiet: bool = False) -> None:
+        self.console = console
+        self.quiet = quiet
+        self._last: str | None = None
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+        self._downloading = False
+
+    def __enter__(self) -> JobDisplay:
+        if self.console.is_terminal and not self.quiet:
+            self._bar = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("submitting", total=None)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def line(self, text: str, **style: Any) -> None:
+        """A line above the bar (or alone, off a terminal)."""
+        if not self.quiet:
+            self.console.print(text, highlight=False, **style)
+
+    def submitted(self, job: Job[Any]) -> None:
+        """The job exists: its reference is printed at once, so it is never lost."""
+        self.line(f"submitted [bold]{job_ref(job)}[/bold]")
+        self._set("submitted")
+
+    def progress(self, update: JobProgress) -> None:
+        """An observation of the job; a line only when something changed."""
+        self._set(describe(update.state, update.queue_position), elapsed=update.elapsed)
+
+    def downloaded(self, done: int, total: int | None) -> None:
+        """Bytes of the video written so far."""
+        if not self._downloading:
+            self._downloading = True
+            self.line(f"downloading{f' {total:,} bytes' if total else ''}")
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, description="downloading", total=total, completed=done)
+
+    def _set(self, text: str, elapsed: float | None = None) -> None:
+        if text != self._last:
+            self._last = text
+            if text != "submitted":
+                self.line(f"{text}{f'  [dim]{elapsed:.0f}s[/dim]' if elapsed is not None else ''}")
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, description=text)

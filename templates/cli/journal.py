@@ -1,0 +1,183 @@
+"""The batch journal: one SQLite row per input line, written before and after every step that costs money.
+
+States and what a rerun does with them:
+
+    pending     never sent, or certainly refused before a job existed   -> submitted
+    submitting  committed just before the submit left; no answer yet   -> in doubt (it may have arrived)
+    in_doubt    a submit that may have created a job we have no id for  -> reported, never resubmitted by default
+    accepted    the provider answered with a job id                     -> followed by id, never resubmitted
+    succeeded   the video is on disk                                    -> skipped
+    failed      the job (or its request) failed for good                -> skipped, reported
+
+Every change is committed before the next step starts: a crash at any moment leaves the truth on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["STATES", "Journal", "JournalMismatchError", "Row", "line_digest"]
+
+STATES = ("pending", "submitting", "in_doubt", "accepted", "succeeded", "failed")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS lines (
+    line INTEGER PRIMARY KEY,
+    digest TEXT NOT NULL,
+    request TEXT NOT NULL,
+    state TEXT NOT NULL,
+    provider TEXT,
+    job_id TEXT,
+    task TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    sent_at REAL,
+    error TEXT,
+    output TEXT,
+    url TEXT,
+    updated_at REAL NOT NULL
+);
+"""
+
+
+class JournalMismatchError(ValueError):
+    """The jobs file is not the one this journal was started with."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the batch as the journal knows it."""
+
+    line: int
+    request: dict[str, Any]
+    state: str
+    provider: str | None
+    job_id: str | None
+    task: str | None
+    attempts: int
+    sent_at: float | None
+    error: str | None
+    output: str | None
+    url: str | None
+
+
+def line_digest(text: str) -> str:
+    """A line's identity: the sha256 of its canonical JSON."""
+    canonical = json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Journal:
+    """The SQLite journal of one batch (`<out>/journal.sqlite`)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        # autocommit: every statement is durable once it returns (a killed process loses nothing it wrote)
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    def load(self, lines: list[tuple[int, str]]) -> None:
+        """Record the batch's lines (number, JSON text) once; a rerun must bring the same lines."""
+        known = {line: digest for line, digest in self._db.execute("SELECT line, digest FROM lines")}
+        now = time.time()
+        with self._transaction():
+            for number, text in lines:
+                digest = line_digest(text)
+                if number in known:
+                    if known[number] != digest:
+                        raise JournalMismatchError(
+                            f"line {number} differs from the one journalled in {self.path}: "
+                            "use a new --out folder for a different jobs file"
+                        )
+                    continue
+                self._db.execute(
+                    "INSERT INTO lines (line, digest, request, state, updated_at) VALUES (?, ?, ?, 'pending', ?)",
+                    (number, digest, text, now),
+                )
+            extra = set(known) - {number for number, _ in lines}
+            if extra:
+                raise JournalMismatchError(
+                    f"the journal in {self.path} has lines the jobs file lacks (line {min(extra)}): use a new --out"
+                )
+
+    def rows(self) -> list[Row]:
+        """Every line, in order."""
+        cursor = self._db.execute(
+            "SELECT line, request, state, provider, job_id, task, attempts, sent_at, error, output, url "
+            "FROM lines ORDER BY line"
+        )
+        return [Row(r[0], json.loads(r[1]), *r[2:]) for r in cursor]
+
+    def row(self, line: int) -> Row:
+        """One line."""
+        [found] = [r for r in self.rows() if r.line == line]
+        return found
+
+    def submitting(self, line: int, provider: str) -> None:
+        """Written before a submit leaves: from here on the line may exist at the provider."""
+        self._set(line, state="submitting", provider=provider, sent_at=time.time(), attempts_plus=1)
+
+    def accepted(self, line: int, provider: str, job_id: str, task: str | None) -> None:
+        """The provider answered with a job id: the line is never submitted again."""
+        self._set(line, state="accepted", provider=provider, job_id=job_id, task=task, error=None)
+
+    def refused(self, line: int, reason: str) -> None:
+        """The submit was certainly refused before a job existed: the line may be submitted again."""
+        self._set(line, state="pending", error=reason)
+
+    def in_doubt(self, line: int, reason: str) -> None:
+        """The submit may have created a job whose id we never saw."""
+        self._set(line, state="in_doubt", error=reason)
+
+    def note(self, line: int, reason: str) -> None:
+        """Keep the state, record why the line is not finished yet (deadline, download)."""
+        self._set(line, error=reason)
+
+    def succeeded(self, line: int, output: str, url: str) -> None:
+        """The video is on disk."""
+        self._set(line, state="succeeded", output=output, url=url, error=None)
+
+    def failed(self, line: int, reason: str) -> None:
+        """The line is finished without a video."""
+        self._set(line, state="failed", error=reason)
+
+    def _set(self, line: int, *, attempts_plus: int = 0, **values: Any) -> None:
+        columns = "".join(f"{name} = ?, " for name in values)
+        self._db.execute(
+            f"UPDATE lines SET {columns}attempts = attempts + ?, updated_at = ? WHERE line = ?",
+            (*values.values(), attempts_plus, time.time(), line),
+        )
+
+    def _transaction(self) -> Any:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN")
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def iter_states(rows: list[Row]) -> Iterator[tuple[str, int]]:
+    """(state, count) for every state, in lifecycle order."""
+    for state in STATES:
+        yield state, sum(1 for row in rows if row.state == state)
