@@ -129,6 +129,19 @@ class StreamDecl:
 
 
 @dataclass(frozen=True)
+class LookupDecl:
+    """How to find a job whose submit answer was lost: list the provider's jobs and match the request."""
+
+    operation: str
+    query: str  # the list operation's filter parameter, called once per value
+    values: tuple[str, ...]
+    items: tuple[str, ...]  # where the list of jobs sits in the answer
+    id: tuple[str, ...]  # where a listed job's id sits
+    match: tuple[tuple[str, str], ...]  # (request body field, pointer in a listed job) that must be equal
+    submitted_at: tuple[str, ...]  # unix seconds of the submit in a listed job
+
+
+@dataclass(frozen=True)
 class JobDecl:
     """A provider's job protocol: which operations follow a job, its status vocabulary, where facts sit."""
 
@@ -140,6 +153,7 @@ class JobDecl:
     poll: tuple[tuple[str, float], ...]
     stream: StreamDecl | None
     idempotency_header: str | None
+    lookup: LookupDecl | None = None
 
 
 @dataclass(frozen=True)

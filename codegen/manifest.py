@@ -19,6 +19,7 @@ from codegen.ir import (
     FileTransport,
     ImageRule,
     JobDecl,
+    LookupDecl,
     StreamDecl,
     UnifiedField,
     UnifiedMapping,
@@ -470,6 +471,23 @@ def _load_jobs(t: _Table, names: list[str]) -> JobDecl:
         s.done()
         if stream.kind == "events" and not (stream.event and stream.id):
             raise GenerationError(s.where, "an events stream needs `event` (its name) and `id` (where the job id is)")
+    lookup = None
+    if "lookup" in t.data:
+        lt = t.table("lookup")
+        match_t = lt.table("match")
+        lookup = LookupDecl(
+            operation=_operation_refs(lt, "operation", names, str),
+            query=lt.get("query", str),
+            values=_strings(lt.get("values", list), lt.where.child("values")),
+            items=_pointers(lt, "items"),
+            id=_pointers(lt, "id"),
+            match=tuple((name, match_t.get(name, str)) for name in match_t.data),
+            submitted_at=_pointers(lt, "submitted_at"),
+        )
+        match_t.done()
+        lt.done()
+        if not lookup.match:
+            raise GenerationError(match_t.where, "a lookup must match at least one request field")
     results = _operation_refs(t, "result_operations", names, list, [])
     decl = JobDecl(
         status_operation=_operation_refs(t, "status_operation", names, str),
@@ -480,6 +498,7 @@ def _load_jobs(t: _Table, names: list[str]) -> JobDecl:
         poll=poll,
         stream=stream,
         idempotency_header=t.get("idempotency_header", str, None),
+        lookup=lookup,
     )
     t.done()
     return decl

@@ -452,9 +452,12 @@ def batch(
         bool,
         typer.Option(help="Submit again lines whose earlier submit may have reached the provider (may bill twice)."),
     ] = False,
+    lookup_grace: Annotated[
+        float, typer.Option(help="Seconds after a lost submit before looking for its job in the provider's list.")
+    ] = 10.0,
     quiet: Quiet = False,
 ) -> None:
-    """Run every line of a JSONL file; rerun the same command to resume (nothing is ever submitted twice)."""
+    """Run every line of a JSONL file; rerun the same command to resume (no line is ever submitted twice)."""
     from .batch import BatchOptions, run_batch
 
     names = chosen_providers(provider)
@@ -467,6 +470,7 @@ def batch(
         deadline=deadline,
         poll_interval=poll_interval,
         resubmit_in_doubt=resubmit_in_doubt,
+        lookup_grace=lookup_grace,
     )
     try:
         code = run_batch(jobs, out_dir, options, err, quiet=quiet)

@@ -2,7 +2,9 @@
 
 A line is submitted only from `pending` (never sent, or certainly refused). The journal says `submitting` before
 the request leaves and `accepted` with the job id as soon as the answer arrives; a line found `submitting` after
-a crash may have reached the provider, so it becomes `in_doubt` and is not resubmitted unless asked.
+a crash may have reached the provider, so it becomes `in_doubt`. Where the provider lists jobs (the manifest's
+`lookup`), an in-doubt line is looked up: found, it is followed by id; certainly absent, it is submitted again.
+Elsewhere it stays in doubt and is not resubmitted unless asked.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class BatchOptions:
     poll_interval: float | None = None
     resubmit_in_doubt: bool = False
     submit_attempts: int = 6
+    lookup_grace: float = 10.0  # wait this long after a lost submit before looking for its job
+    clock_skew: float = 60.0  # the provider's clock may differ from ours by this much
 
 
 def parse_line(data: Any, base: Path) -> Request:
@@ -146,6 +150,7 @@ class _Batch:
         self.out = out
         self.console = console
         self.quiet = quiet
+        self.claiming = asyncio.Lock()
         interval = options.poll_interval
         self.poll = PollPolicy(initial=interval, cap=interval, jitter=0.1) if interval else None
 
@@ -159,7 +164,7 @@ class _Batch:
             if row.state == "in_doubt" and self.options.resubmit_in_doubt:
                 self.journal.refused(row.line, f"resubmitted on request after: {row.error}")
                 row = self.journal.row(row.line)
-            if row.state in ("pending", "accepted") or (row.state == "succeeded" and not _saved(row)):
+            if row.state in ("pending", "accepted", "in_doubt") or (row.state == "succeeded" and not _saved(row)):
                 todo.put_nowait(row)
         if todo.empty():
             return
@@ -192,6 +197,13 @@ class _Batch:
     async def _line(self, kling: AsyncKling, row: Row) -> None:
         line = row.line
         provider, job_id, task = row.provider, row.job_id, row.task
+        if row.state == "in_doubt":
+            found = await self._resolve(kling, row)
+            row = self.journal.row(line)
+            if found is None and row.state != "pending":
+                return  # still in doubt
+            if found is not None:
+                provider, job_id, task = found
         if row.state == "pending":
             submitted = await self._submit(kling, line)
             if submitted is None:
@@ -235,7 +247,10 @@ class _Batch:
             except SubmitOutcomeUnknownError as exc:
                 self.journal.in_doubt(line, str(exc))
                 self._say(f"line {line}: in doubt ({exc})")
-                return None
+                found = await self._resolve(kling, self.journal.row(line))
+                if found is None and self.journal.row(line).state == "pending":
+                    continue  # certainly not at the provider: submit again
+                return found
             except KlingError as exc:
                 if not (isinstance(exc, NoProviderAcceptedError) or may_fail_over(exc)):
                     self.journal.failed(line, str(exc))  # the request itself was refused (400/422)
@@ -249,6 +264,32 @@ class _Batch:
             self.journal.accepted(line, job.provider, job.id, job.task)
             return job.provider, job.id, job.task
         return None
+
+    async def _resolve(self, kling: AsyncKling, row: Row) -> tuple[str, str, str | None] | None:
+        """Settle an in-doubt line by looking for its job: (provider, id, task) when found; None otherwise.
+
+        Not found where the provider lists jobs means the submit never arrived: the line goes back to `pending`.
+        """
+        line, provider = row.line, row.provider
+        if provider is None or row.sent_at is None or not kling.client(provider).can_find_jobs:
+            return None  # nothing to ask: it stays in doubt
+        await asyncio.sleep(max(0.0, row.sent_at + self.options.lookup_grace - time.time()))
+        async with self.claiming:  # identical requests must not claim the same job
+            claimed = {r.job_id for r in self.journal.rows() if r.job_id is not None}
+            try:
+                job = await kling.find_submitted(
+                    self.requests[line], provider, since=row.sent_at - self.options.clock_skew, exclude=claimed
+                )
+            except KlingError as exc:
+                self.journal.note(line, f"looking up the in-doubt submit failed: {exc}")
+                return None
+            if job is None:
+                self.journal.refused(line, f"{provider} has no job for the lost submit: it never arrived")
+                self._say(f"line {line}: the lost submit never arrived; submitting again")
+                return None
+            self.journal.accepted(line, job.provider, job.id, job.task)
+        self._say(f"line {line}: found the job of the lost submit ({job.provider}:{job.id})")
+        return job.provider, job.id, job.task
 
 
 def _worth_retrying(error: KlingError) -> bool:

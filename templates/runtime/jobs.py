@@ -7,7 +7,7 @@ knows a provider by name.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
@@ -19,6 +19,7 @@ __all__ = [
     "TERMINAL",
     "Failure",
     "Job",
+    "JobLookup",
     "JobProtocol",
     "JobState",
     "JobStatus",
@@ -28,6 +29,7 @@ __all__ = [
     "ProgressCallback",
     "StreamSpec",
     "VideoResult",
+    "find_listed_job",
     "poll_delay",
     "read_status",
     "read_video",
@@ -73,6 +75,20 @@ class StreamSpec:
 
 
 @dataclass(frozen=True)
+class JobLookup:
+    """How to find a job whose submit answer was lost: list jobs (one call per filter value), match the request."""
+
+    method: str
+    path: str
+    query: str
+    values: tuple[str, ...]
+    items: tuple[str, ...]
+    id: tuple[str, ...]
+    match: tuple[tuple[str, str], ...]  # (request body field, pointer in a listed job)
+    submitted_at: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class JobProtocol:
     """A provider's job protocol as data: operations, status vocabulary and where each fact sits (JSON pointers)."""
 
@@ -99,6 +115,7 @@ class JobProtocol:
     poll: PollPolicy = field(default_factory=PollPolicy)
     stream: StreamSpec | None = None
     idempotency_header: str | None = None
+    lookup: JobLookup | None = None
 
 
 @dataclass(frozen=True)
@@ -284,3 +301,23 @@ def poll_delay(
     if remaining is not None:
         delay = min(delay, max(0.0, remaining))
     return delay
+
+
+def find_listed_job(
+    lookup: JobLookup, listings: Sequence[Any], body: Mapping[str, Any], since: float, exclude: Collection[str]
+) -> str | None:
+    """The id of the earliest listed job that matches the request body and was submitted at or after `since`.
+
+    Jobs in `exclude` (already claimed by other requests) are skipped, so identical requests each find their own.
+    """
+    found: list[tuple[float, str]] = []
+    for listing in listings:
+        items = pick(listing, lookup.items)
+        for item in items if isinstance(items, list) else []:
+            job_id = pick(item, lookup.id)
+            submitted = pick(item, lookup.submitted_at)
+            if job_id is None or str(job_id) in exclude or not isinstance(submitted, int | float) or submitted < since:
+                continue
+            if all(pick(item, (pointer,)) == body.get(name) for name, pointer in lookup.match):
+                found.append((float(submitted), str(job_id)))
+    return min(found)[1] if found else None

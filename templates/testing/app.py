@@ -527,8 +527,13 @@ class FakeProvider:
 
     async def _on_list(self, provider: str, route: Any, ident: Any, request: _Request, fault: Any) -> _Response:
         now = self.now()
-        active = [job for job in list(self.jobs.values()) if job.provider == provider and job.state(now) in ACTIVE]
-        items = [self._document(provider, "status", self._values(provider, request, job)) for job in active]
+        wanted = request.query.get("status")  # without it, only active jobs are listed (Oxen, dossier §1.7)
+        statuses = self._provider(provider)["statuses"]
+        listed = [
+            job for job in list(self.jobs.values()) if job.provider == provider
+            and (statuses.get(job.state(now), job.state(now)) == wanted if wanted else job.state(now) in ACTIVE)
+        ]  # fmt: skip
+        items = [self._document(provider, "status", self._values(provider, request, job)) for job in listed]
         values = {**self._values(provider, request), "items": items, "count": len(items)}
         return _json(200, self._document(provider, "list", values))
 

@@ -1,0 +1,170 @@
+"""`kling batch`: bounded concurrency through the async client, a SQLite journal, resume after SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import API_KEY
+
+from kling_sdk.cli.journal import Journal, JournalMismatchError
+from kling_sdk.testing import FakeServer, serve
+
+PROVIDER = "oxen"  # Oxen lists its jobs, so a submit whose answer died with the process is found again
+LINES = 200
+KEYS = {"OXEN_API_KEY": API_KEY, "FAL_KEY": API_KEY}
+
+
+@pytest.fixture(scope="module")
+def live() -> Iterator[FakeServer]:
+    with serve(queued=0.2, running=0.4, tick=0.1, api_key=API_KEY) as server:
+        yield server
+
+
+@pytest.fixture
+def fake(live: FakeServer) -> FakeServer:
+    live.app.reset()
+    return live
+
+
+def write_jobs(path: Path, count: int) -> Path:
+    with path.open("w") as out:
+        for n in range(count):
+            line = {"prompt": f"shot {n}: a paper boat on a river", "duration": 5 if n % 3 else 10}
+            out.write(json.dumps(line) + "\n")
+    return path
+
+
+def batch_command(jobs: Path, out: Path, fake: FakeServer, *extra: str, provider: str = PROVIDER) -> list[str]:
+    return [
+        sys.executable, "-m", "kling_sdk.cli", "batch", str(jobs), "--out", str(out), "--provider", provider,
+        "--base-url", fake.base_url(provider), "--concurrency", "16", "--poll-interval", "0.05",
+        "--lookup-grace", "0.3", *extra,
+    ]  # fmt: skip
+
+
+def environment() -> dict[str, str]:
+    return {**os.environ, **KEYS, "COLUMNS": "120"}
+
+
+def states(out: Path) -> dict[str, int]:
+    with sqlite3.connect(out / "journal.sqlite") as db:
+        return dict(db.execute("SELECT state, count(*) FROM lines GROUP BY state").fetchall())
+
+
+def test_200_jobs_killed_twice_at_random_moments_are_each_submitted_exactly_once(
+    fake: FakeServer, tmp_path: Path
+) -> None:
+    seed = random.randrange(1_000_000)
+    rng = random.Random(seed)
+    jobs = write_jobs(tmp_path / "jobs.jsonl", LINES)
+    out = tmp_path / "out"
+    app = fake.app
+    app.inject(PROVIDER, "submit", status=429, retry_after=0.05, times=15)
+    app.inject(PROVIDER, "submit", fail_generation=True, times=4)
+    app.inject(PROVIDER, "status", status=503, times=20)
+    app.inject(PROVIDER, "status", drop=True, times=10)
+    app.inject(PROVIDER, "download", truncate=2000, times=6)
+    command = batch_command(jobs, out, fake)
+    kills = []
+    for _ in range(2):
+        process = subprocess.Popen(command, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        moment = rng.uniform(0.8, 4.0)
+        time.sleep(moment)
+        process.send_signal(signal.SIGKILL)
+        process.wait(30)
+        kills.append((round(moment, 2), states(out)))
+    assert all(sum(n for state, n in seen.items() if state != "succeeded") for _, seen in kills), kills  # mid-run
+    done = subprocess.run(command, env=environment(), capture_output=True, text=True, timeout=300)
+    context = f"seed {seed}, kills {kills}\n{done.stderr[-3000:]}"
+    report = json.loads((out / "report.json").read_text())
+    submits = app.submit_counts(PROVIDER)
+    assert sum(submits.values()) == LINES, context  # the fake's submit counter: one per line
+    assert sorted(set(submits.values())) == [1], context  # ... and no body twice
+    assert report["states"]["succeeded"] == LINES - 4 and report["states"]["failed"] == 4, context
+    assert done.returncode == 1, context  # some lines failed (the injected generation failures)
+    assert all(item["error"] for item in report["failed"])
+    assert len(report["files"]) == LINES - 4
+    for file in report["files"]:
+        assert Path(file).read_bytes() == app.video
+    assert not list(out.glob("*.part"))
+    # a rerun has nothing left to do
+    again = subprocess.run(command, env=environment(), capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1 and sum(app.submit_counts(PROVIDER).values()) == LINES
+
+
+def test_a_lost_answer_is_found_in_the_providers_list_and_a_lost_request_is_resent(
+    fake: FakeServer, tmp_path: Path
+) -> None:
+    jobs = write_jobs(tmp_path / "jobs.jsonl", 4)
+    out = tmp_path / "out"
+    fake.app.inject(PROVIDER, "submit", drop=True, times=1)  # the job is made, its answer never arrives
+    fake.app.inject(PROVIDER, "submit", status=500, times=1)  # no job is made, but the client cannot know
+    done = subprocess.run(batch_command(jobs, out, fake), env=environment(), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    messages = " ".join(done.stderr.split())
+    assert "found the job of the lost submit" in messages and "never arrived; submitting again" in messages
+    # the fake counts the submits that made a job: the dropped one once, the refused one only when resent
+    assert sorted(fake.app.submit_counts(PROVIDER).values()) == [1, 1, 1, 1]
+    assert fake.app.count(PROVIDER, "submit") == 4 + 1
+    assert json.loads((out / "report.json").read_text())["states"]["succeeded"] == 4
+
+
+def test_where_jobs_cannot_be_listed_a_lost_submit_stays_in_doubt(fake: FakeServer, tmp_path: Path) -> None:
+    jobs = write_jobs(tmp_path / "jobs.jsonl", 3)
+    out = tmp_path / "out"
+    fake.app.inject("fal", "submit", status=500, times=1)
+    command = batch_command(jobs, out, fake, provider="fal")
+    first = subprocess.run(command, env=environment(), capture_output=True, text=True)
+    assert first.returncode == 4, first.stderr
+    assert len(json.loads((out / "report.json").read_text())["in_doubt"]) == 1
+    assert "--resubmit-in-doubt" in first.stderr
+    second = subprocess.run(command, env=environment(), capture_output=True, text=True)
+    assert second.returncode == 4 and fake.app.count("fal", "submit") == 3  # the in-doubt line was not sent again
+    forced = subprocess.run([*command, "--resubmit-in-doubt"], env=environment(), capture_output=True, text=True)
+    assert forced.returncode == 0, forced.stderr
+    assert fake.app.count("fal", "submit") == 4 and sum(fake.app.submit_counts("fal").values()) == 3
+
+
+def test_bad_lines_stop_the_batch_before_anything_is_sent(fake: FakeServer, tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text(
+        '{"prompt": "ok"}\n{"prompt": "x", "duration": 7}\nnot json\n{"task": "text-to-video", "prompt": "v", "voice_ids": ["a"]}\n'
+    )
+    done = subprocess.run(
+        batch_command(jobs, tmp_path / "out", fake), env=environment(), capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    message = " ".join(done.stderr.split())
+    assert "jobs.jsonl:2: duration" in message and "jobs.jsonl:3:" in message and "jobs.jsonl:4:" in message
+    assert sum(fake.app.calls.values()) == 0
+
+
+def test_a_changed_jobs_file_is_refused_by_the_journal(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.sqlite")
+    journal.load([(1, '{"prompt": "a"}'), (2, '{"prompt": "b"}')])
+    journal.load([(1, '{ "prompt":"a" }'), (2, '{"prompt": "b"}')])  # the same JSON, spelled differently
+    with pytest.raises(JournalMismatchError, match="line 2"):
+        journal.load([(1, '{"prompt": "a"}'), (2, '{"prompt": "c"}')])
+    journal.close()
+
+
+def test_journal_states_survive_the_process(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.sqlite")
+    journal.load([(1, '{"prompt": "a"}')])
+    journal.submitting(1, "fal")
+    journal.accepted(1, "fal", "job-1", "text-to-video")
+    reopened = Journal(tmp_path / "journal.sqlite")  # another connection sees it at once: it is committed
+    row = reopened.row(1)
+    assert (row.state, row.provider, row.job_id, row.attempts) == ("accepted", "fal", "job-1", 1)
+    journal.close()
+    reopened.close()
