@@ -20,3 +20,4 @@ test: .venv/bin/python
 bench: .venv/bin/python
 	$(PY) bench/bench_generate.py
 	$(PY) bench/bench_runtime.py
+	$(PY) bench/bench_batch.py

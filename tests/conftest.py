@@ -98,6 +98,21 @@ async def fresh_fake(fake: _Server) -> Any:
             await closed
 
 
+@pytest.fixture(scope="module")
+def live_server(request: pytest.FixtureRequest) -> Iterator[FakeServer]:
+    """The fake provider in real time, for code that builds its own clients (`Kling`, the CLI as a process);
+    job timings from the test module's `LIVE_TIMING`."""
+    with serve(api_key=API_KEY, **getattr(request.module, "LIVE_TIMING", {})) as server:
+        yield server
+
+
+@pytest.fixture
+def live_fake(live_server: FakeServer) -> FakeServer:
+    """The module's real-time fake, emptied."""
+    live_server.app.reset()
+    return live_server
+
+
 # ---------------------------------------------------------------------------------------------- secret scan
 SECRETS = (API_KEY, "env-secret-key-123")
 _seen_errors: list[BaseException] = []

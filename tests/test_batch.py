@@ -10,30 +10,25 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import API_KEY
 
 from kling_sdk.cli.journal import Journal, JournalMismatchError
-from kling_sdk.testing import FakeServer, serve
+from kling_sdk.testing import FakeServer
 
 PROVIDER = "oxen"  # Oxen lists its jobs, so a submit whose answer died with the process is found again
 LINES = 200
 KEYS = {"OXEN_API_KEY": API_KEY, "FAL_KEY": API_KEY}
 
 
-@pytest.fixture(scope="module")
-def live() -> Iterator[FakeServer]:
-    with serve(queued=0.2, running=0.4, tick=0.1, api_key=API_KEY) as server:
-        yield server
+LIVE_TIMING = {"queued": 0.2, "running": 0.4, "tick": 0.1}  # seconds each job stays queued / runs on the real-time fake
 
 
 @pytest.fixture
-def fake(live: FakeServer) -> FakeServer:
-    live.app.reset()
-    return live
+def fake(live_fake: FakeServer) -> FakeServer:
+    return live_fake
 
 
 def write_jobs(path: Path, count: int) -> Path:

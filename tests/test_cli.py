@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,21 +13,17 @@ from conftest import API_KEY
 from test_inputs import png
 
 from kling_sdk.cli import main
-from kling_sdk.testing import FakeServer, serve
+from kling_sdk.testing import FakeServer
 
 ENV_KEYS = ("OXEN_API_KEY", "AIMLAPI_KEY", "SUNRA_KEY", "FAL_KEY")
 
 
-@pytest.fixture(scope="module")
-def live() -> Iterator[FakeServer]:
-    with serve(queued=0.3, running=1.2, tick=0.1, api_key=API_KEY) as server:
-        yield server
+LIVE_TIMING = {"queued": 0.3, "running": 1.2, "tick": 0.1}  # seconds each job stays queued / runs on the real-time fake
 
 
 @pytest.fixture
-def fake(live: FakeServer) -> FakeServer:
-    live.app.reset()
-    return live
+def fake(live_fake: FakeServer) -> FakeServer:
+    return live_fake
 
 
 @pytest.fixture
@@ -114,10 +109,6 @@ def test_status_saves_the_video_of_a_finished_job(fake: FakeServer, tmp_path: Pa
     assert "succeeded" in done.stdout and (tmp_path / "later.mp4").read_bytes() == fake.app.video
 
 
-def run_main(*args: str) -> int:
-    return main(list(args))
-
-
 @pytest.mark.usefixtures("keys")
 @pytest.mark.parametrize(
     ("args", "code", "message"),
@@ -138,7 +129,7 @@ def test_bad_input_exits_2_before_any_request(
     monkeypatch.chdir(tmp_path)
     for name, url in fake.base_urls.items():
         monkeypatch.setenv(f"{name.upper()}_BASE_URL", url)
-    assert run_main(*args) == code
+    assert main(args) == code
     assert message in " ".join(capsys.readouterr().err.split())
     assert sum(fake.app.calls.values()) == 0
 
@@ -149,28 +140,28 @@ def test_exit_codes_for_refused_failed_and_unknown(
     monkeypatch.chdir(tmp_path)
     base = ["--base-url", fake.base_url("fal"), "-p", "fal", "--poll-interval", "0.05"]
     monkeypatch.setenv("FAL_KEY", "wrong-key")
-    assert run_main("text-to-video", "x", *base) == 3  # refused: no job exists
+    assert main(["text-to-video", "x", *base]) == 3  # refused: no job exists
     monkeypatch.setenv("FAL_KEY", API_KEY)
     fake.app.inject("fal", "submit", fail_generation=True, times=1)
-    assert run_main("text-to-video", "x", *base) == 1  # the job ran and failed
+    assert main(["text-to-video", "x", *base]) == 1  # the job ran and failed
     fake.app.inject("fal", "submit", status=500, times=1)
-    assert run_main("text-to-video", "y", *base) == 4  # the outcome is unknown: never resubmitted
-    assert run_main("text-to-video", "z", *base, "--deadline", "0.1") == 5  # still running
+    assert main(["text-to-video", "y", *base]) == 4  # the outcome is unknown: never resubmitted
+    assert main(["text-to-video", "z", *base, "--deadline", "0.1"]) == 5  # still running
     err = capsys.readouterr().err
     assert "kling status fal:" in err  # the job reference is never lost
     assert "wrong-key" not in err
     monkeypatch.delenv("FAL_KEY")
     for name in ENV_KEYS:
         monkeypatch.delenv(name, raising=False)
-    assert run_main("text-to-video", "x") == 2  # no provider chosen, no key set
+    assert main(["text-to-video", "x"]) == 2  # no provider chosen, no key set
     assert "FAL_KEY" in capsys.readouterr().err
 
 
 def test_providers_lists_capabilities(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "160")
-    assert run_main("providers", "--json") == 0
+    assert main(["providers", "--json"]) == 0
     table = json.loads(capsys.readouterr().out)
     assert "text-to-video" not in table["sunra"] and "voice_ids" in table["fal"]["image-to-video"]
-    assert run_main("providers") == 0
+    assert main(["providers"]) == 0
     shown = capsys.readouterr().out
     assert "(task not served)" in shown and "FAL_KEY" in shown

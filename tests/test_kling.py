@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from kling_sdk._runtime.errors import (
 )
 from kling_sdk._runtime.jobs import PollPolicy
 from kling_sdk._runtime.retry import may_fail_over
-from kling_sdk.testing import FakeServer, serve
+from kling_sdk.testing import FakeServer
 from kling_sdk.unified import AsyncKling, ImageToVideo, Kling, TextToVideo, job_ref, parse_job_ref
 
 FAST = PollPolicy(initial=0.05, cap=0.1, fraction=0.1, jitter=0.0)
@@ -57,17 +56,12 @@ def test_failover_policy(error: Exception, moves_on: bool) -> None:
     assert may_fail_over(error) is moves_on
 
 
-@pytest.fixture(scope="module")
-def live() -> Iterator[FakeServer]:
-    """A real-time fake with short jobs: Kling builds its own provider clients, so no virtual clock."""
-    with serve(queued=0.1, running=0.2, api_key=API_KEY) as server:
-        yield server
+LIVE_TIMING = {"queued": 0.1, "running": 0.2}  # seconds each job stays queued / runs on the real-time fake
 
 
 @pytest.fixture
-def fake(live: FakeServer) -> FakeServer:
-    live.app.reset()
-    return live
+def fake(live_fake: FakeServer) -> FakeServer:
+    return live_fake
 
 
 def _kling(server: FakeServer, providers: Any, is_async: bool = False, **keys: str) -> Any:

@@ -8,11 +8,10 @@ import os
 import re
 from enum import IntEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import click
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -28,10 +27,11 @@ from kling_sdk._runtime.errors import (
     SubmitOutcomeUnknownError,
     UnsupportedOperationError,
 )
-from kling_sdk._runtime.jobs import Job, PollPolicy, VideoResult
+from kling_sdk._runtime.jobs import Job, VideoResult
 from kling_sdk.unified import CLIENTS, TASKS, Kling, Request, capabilities, job_ref, parse_job_ref
 
 from .display import JobDisplay, describe
+from .inputs import neutral_request, poll_every
 
 __all__ = ["ExitCode", "app", "run"]
 
@@ -136,12 +136,10 @@ def chosen_providers(given: list[str] | None) -> list[str]:
 
 def make_kling(providers: list[str], base_url: str | None) -> Kling:
     """The client for the chosen providers (keys from their environment variables)."""
-    if base_url is not None and len(providers) != 1:
-        fail(ExitCode.USAGE, "--base-url needs exactly one --provider (or set <PROVIDER>_BASE_URL for each)")
-    return Kling(providers, base_url=base_url)
+    return Kling(providers, base_urls=base_urls_for(providers, base_url))
 
 
-def fail(code: ExitCode, message: str) -> None:
+def fail(code: ExitCode, message: str) -> NoReturn:
     """Print `message` and stop with `code`."""
     err.print(f"[bold red]error:[/bold red] {message}", highlight=False)
     raise Stop(code)
@@ -173,24 +171,19 @@ def build_request(task: str, values: dict[str, Any], params: list[str] | None) -
             data[name] = json.loads(raw)
         except ValueError:
             data[name] = raw
-    model = TASKS[task]
     try:
-        return model(**data)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or model.__name__
-        fail(ExitCode.USAGE, f"{where}: {first['msg']}")
-        raise AssertionError("unreachable") from None
+        return neutral_request({**data, "task": task}, Path.cwd())
+    except ValueError as exc:
+        fail(ExitCode.USAGE, str(exc))
 
 
-def image_value(value: str | None) -> str | Path | None:
-    """A URL or data URI as given; anything else is a local file that must exist."""
-    if value is None or re.match(r"^(https?:|data:)", value):
-        return value
-    path = Path(value).expanduser()
-    if not path.is_file():
-        fail(ExitCode.USAGE, f"image {value!r} is neither a URL nor an existing file")
-    return path
+def base_urls_for(providers: list[str], base_url: str | None) -> dict[str, str]:
+    """`--base-url` belongs to the one provider chosen; with several, each takes `<PROVIDER>_BASE_URL`."""
+    if base_url is None:
+        return {}
+    if len(providers) != 1:
+        fail(ExitCode.USAGE, "--base-url needs exactly one --provider (or set <PROVIDER>_BASE_URL for each)")
+    return {providers[0]: base_url}
 
 
 def default_output(job: Job[Any]) -> Path:
@@ -217,7 +210,7 @@ def generate(
     """Submit one job, follow it with a progress display, save the video."""
     request = build_request(task, values, params)
     kling = make_kling(chosen_providers(providers), base_url)
-    poll = PollPolicy(initial=poll_interval, cap=poll_interval) if poll_interval else None
+    poll = poll_every(poll_interval)
     job: Job[Any] | None = None
     with kling, JobDisplay(err, quiet=quiet) as display:
         try:
@@ -242,8 +235,7 @@ def generate(
         except KlingError as exc:
             hint = f" (follow it up: kling status {job_ref(job)})" if job is not None else ""
             fail(exit_code_of(exc), f"{exc}{hint}")
-        display.line(f"saved [bold]{saved}[/bold] ({saved.stat().st_size:,} bytes)")
-    assert job is not None
+        display.saved(saved)
     report(as_json, {"job": job_ref(job), "state": "succeeded", "file": str(saved), "url": result.url}, str(saved))
 
 
@@ -327,8 +319,8 @@ def image_to_video(
     """Animate an image into a video and save it."""
     values = {
         "prompt": prompt,
-        "start_image": image_value(image),
-        "end_image": image_value(end_image),
+        "start_image": image,
+        "end_image": end_image,
         "negative_prompt": negative_prompt,
         "duration": duration,
         "generate_audio": audio,
@@ -348,13 +340,11 @@ def job_client(ref: str, provider: list[str] | None, base_url: str | None) -> tu
         name, job_id = parse_job_ref(ref, default)
     except InvalidRequestError as exc:
         fail(ExitCode.USAGE, exc.message)
-        raise
     kling = make_kling([name], base_url)
     try:
         return kling, kling.job(f"{name}:{job_id}")
     except KlingError as exc:
         fail(exit_code_of(exc), str(exc))
-        raise
 
 
 @app.command()
@@ -375,7 +365,6 @@ def status(
             current = kling.status(job)
         except KlingError as exc:
             fail(exit_code_of(exc), str(exc))
-            raise
         document: dict[str, Any] = {"job": job_ref(job), "state": current.state, "raw_status": current.raw_status}
         if current.queue_position is not None:
             document["queue_position"] = current.queue_position
@@ -388,7 +377,7 @@ def status(
                 if output is not None:
                     with JobDisplay(err, quiet=quiet) as display:
                         saved = kling.download(result, output, on_bytes=display.downloaded)
-                        display.line(f"saved [bold]{saved}[/bold] ({saved.stat().st_size:,} bytes)")
+                        display.saved(saved)
                     document["file"] = str(saved)
             except KlingError as exc:
                 fail(exit_code_of(exc), str(exc))
@@ -461,11 +450,9 @@ def batch(
     from .batch import BatchOptions, run_batch
 
     names = chosen_providers(provider)
-    if base_url is not None and len(names) != 1:
-        fail(ExitCode.USAGE, "--base-url needs exactly one --provider")
     options = BatchOptions(
         providers=tuple(names),
-        base_urls={names[0]: base_url} if base_url else {},
+        base_urls=base_urls_for(names, base_url),
         concurrency=concurrency,
         deadline=deadline,
         poll_interval=poll_interval,
@@ -476,5 +463,4 @@ def batch(
         code = run_batch(jobs, out_dir, options, err, quiet=quiet)
     except (InvalidRequestError, ValueError, OSError) as exc:
         fail(ExitCode.USAGE, str(exc))
-        raise
     raise Stop(ExitCode(code))

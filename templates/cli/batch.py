@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from kling_sdk._runtime.errors import (
     APIConnectionError,
-    DownloadError,
     GenerationFailedError,
     InvalidRequestError,
     JobDeadlineExceededError,
@@ -33,13 +30,13 @@ from kling_sdk._runtime.errors import (
     RateLimitError,
     SubmitOutcomeUnknownError,
 )
-from kling_sdk._runtime.jobs import PollPolicy
 from kling_sdk._runtime.retry import backoff_delay, may_fail_over
-from kling_sdk.unified import TASKS, AsyncKling, Request, adapter_for
+from kling_sdk.unified import AsyncKling, Request, plan
 
+from .inputs import neutral_request, poll_every
 from .journal import Journal, Row, iter_states
 
-__all__ = ["BatchOptions", "parse_line", "read_jobs", "run_batch"]
+__all__ = ["BatchOptions", "read_jobs", "run_batch"]
 
 REPORT = "report.json"
 JOURNAL = "journal.sqlite"
@@ -61,25 +58,6 @@ class BatchOptions:
     clock_skew: float = 60.0  # the provider's clock may differ from ours by this much
 
 
-def parse_line(data: Any, base: Path) -> Request:
-    """A JSONL object as a neutral request: `task` (default: image-to-video when `start_image` is given)."""
-    if not isinstance(data, dict):
-        raise ValueError("a line must be a JSON object")
-    values = dict(data)
-    task = values.pop("task", None) or ("image-to-video" if "start_image" in values else "text-to-video")
-    if task not in TASKS:
-        raise ValueError(f"task {task!r} is not one of {', '.join(TASKS)}")
-    for key in ("start_image", "end_image"):
-        value = values.get(key)
-        if isinstance(value, str) and not re.match(r"^(https?:|data:)", value):
-            values[key] = (base / value).expanduser()  # a local file, relative to the jobs file
-    try:
-        return TASKS[task](**values)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False)[0]
-        raise ValueError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
-
-
 def read_jobs(path: Path, providers: tuple[str, ...]) -> tuple[list[tuple[int, str]], dict[int, Request]]:
     """Every non-blank line and its request; any bad line stops the batch before anything is sent."""
     lines: list[tuple[int, str]] = []
@@ -89,8 +67,11 @@ def read_jobs(path: Path, providers: tuple[str, ...]) -> tuple[list[tuple[int, s
         if not text.strip():
             continue
         try:
-            request = parse_line(json.loads(text), path.parent)
-            _servable(request, providers)
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                raise ValueError("a line must be a JSON object")
+            request = neutral_request(data, path.parent)
+            plan(request, providers)  # some chosen provider takes it
         except (ValueError, InvalidRequestError) as exc:
             problems.append(f"{path}:{number}: {exc}")
             continue
@@ -102,17 +83,6 @@ def read_jobs(path: Path, providers: tuple[str, ...]) -> tuple[list[tuple[int, s
     if not lines:
         raise ValueError(f"{path} has no jobs")
     return lines, requests
-
-
-def _servable(request: Request, providers: tuple[str, ...]) -> None:
-    errors = []
-    for provider in providers:
-        try:
-            adapter_for(request, provider)
-            return
-        except InvalidRequestError as exc:
-            errors.append(exc)
-    raise errors[0]
 
 
 def run_batch(jobs: Path, out: Path, options: BatchOptions, console: Console, *, quiet: bool = False) -> int:
@@ -151,8 +121,7 @@ class _Batch:
         self.console = console
         self.quiet = quiet
         self.claiming = asyncio.Lock()
-        interval = options.poll_interval
-        self.poll = PollPolicy(initial=interval, cap=interval, jitter=0.1) if interval else None
+        self.poll = poll_every(options.poll_interval)
 
     async def run(self) -> None:
         todo: asyncio.Queue[Row] = asyncio.Queue()
@@ -196,19 +165,15 @@ class _Batch:
 
     async def _line(self, kling: AsyncKling, row: Row) -> None:
         line = row.line
-        provider, job_id, task = row.provider, row.job_id, row.task
         if row.state == "in_doubt":
-            found = await self._resolve(kling, row)
+            await self._resolve(kling, row)
             row = self.journal.row(line)
-            if found is None and row.state != "pending":
-                return  # still in doubt
-            if found is not None:
-                provider, job_id, task = found
         if row.state == "pending":
-            submitted = await self._submit(kling, line)
-            if submitted is None:
-                return
-            provider, job_id, task = submitted
+            await self._submit(kling, line)
+            row = self.journal.row(line)
+        if row.state not in ("accepted", "succeeded"):
+            return  # refused, failed or still in doubt: the journal says why
+        provider, job_id, task = row.provider, row.job_id, row.task
         assert provider is not None and job_id is not None
         handle = kling.client(provider).job(job_id, task=task)
         try:
@@ -230,14 +195,14 @@ class _Batch:
         except GenerationFailedError as exc:
             self.journal.failed(line, exc.message)
             return
-        except (DownloadError, KlingError) as exc:
+        except KlingError as exc:
             self.journal.note(line, f"saving the video: {exc}")
             return
         self.journal.succeeded(line, str(saved), result.url)
         self._say(f"line {line}: saved {saved.name} ({provider}:{job_id})")
 
-    async def _submit(self, kling: AsyncKling, line: int) -> tuple[str, str, str | None] | None:
-        """Submit a pending line; (provider, job id, task) once accepted, None when the line stops here."""
+    async def _submit(self, kling: AsyncKling, line: int) -> None:
+        """Submit a pending line until the journal says accepted, in doubt, failed, or refused for good."""
         request = self.requests[line]
         for attempt in range(self.options.submit_attempts):
             try:
@@ -247,32 +212,31 @@ class _Batch:
             except SubmitOutcomeUnknownError as exc:
                 self.journal.in_doubt(line, str(exc))
                 self._say(f"line {line}: in doubt ({exc})")
-                found = await self._resolve(kling, self.journal.row(line))
-                if found is None and self.journal.row(line).state == "pending":
+                await self._resolve(kling, self.journal.row(line))
+                if self.journal.row(line).state == "pending":
                     continue  # certainly not at the provider: submit again
-                return found
+                return
             except KlingError as exc:
                 if not (isinstance(exc, NoProviderAcceptedError) or may_fail_over(exc)):
                     self.journal.failed(line, str(exc))  # the request itself was refused (400/422)
                     self._say(f"line {line}: refused ({exc})")
-                    return None
+                    return
                 self.journal.refused(line, str(exc))
                 if not _worth_retrying(exc) or attempt + 1 == self.options.submit_attempts:
-                    return None
+                    return
                 await asyncio.sleep(backoff_delay(attempt, _retry_after(exc)))
                 continue
             self.journal.accepted(line, job.provider, job.id, job.task)
-            return job.provider, job.id, job.task
-        return None
+            return
 
-    async def _resolve(self, kling: AsyncKling, row: Row) -> tuple[str, str, str | None] | None:
-        """Settle an in-doubt line by looking for its job: (provider, id, task) when found; None otherwise.
+    async def _resolve(self, kling: AsyncKling, row: Row) -> None:
+        """Settle an in-doubt line by looking for its job: found, it is accepted; certainly absent, pending again.
 
-        Not found where the provider lists jobs means the submit never arrived: the line goes back to `pending`.
+        Where the provider cannot list jobs the line stays in doubt.
         """
         line, provider = row.line, row.provider
         if provider is None or row.sent_at is None or not kling.client(provider).can_find_jobs:
-            return None  # nothing to ask: it stays in doubt
+            return
         await asyncio.sleep(max(0.0, row.sent_at + self.options.lookup_grace - time.time()))
         async with self.claiming:  # identical requests must not claim the same job
             claimed = {r.job_id for r in self.journal.rows() if r.job_id is not None}
@@ -282,14 +246,13 @@ class _Batch:
                 )
             except KlingError as exc:
                 self.journal.note(line, f"looking up the in-doubt submit failed: {exc}")
-                return None
+                return
             if job is None:
                 self.journal.refused(line, f"{provider} has no job for the lost submit: it never arrived")
                 self._say(f"line {line}: the lost submit never arrived; submitting again")
-                return None
+                return
             self.journal.accepted(line, job.provider, job.id, job.task)
         self._say(f"line {line}: found the job of the lost submit ({job.provider}:{job.id})")
-        return job.provider, job.id, job.task
 
 
 def _worth_retrying(error: KlingError) -> bool:

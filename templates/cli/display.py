@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -70,7 +71,8 @@ class JobDisplay:
     def submitted(self, job: Job[Any]) -> None:
         """The job exists: its reference is printed at once, so it is never lost."""
         self.line(f"submitted [bold]{job_ref(job)}[/bold]")
-        self._set("submitted")
+        self._last = "submitted"
+        self._describe("submitted")
 
     def progress(self, update: JobProgress) -> None:
         """An observation of the job; a line only when something changed."""
@@ -84,10 +86,16 @@ class JobDisplay:
         if self._bar is not None and self._task is not None:
             self._bar.update(self._task, description="downloading", total=total, completed=done)
 
-    def _set(self, text: str, elapsed: float | None = None) -> None:
+    def saved(self, path: Path) -> None:
+        """The video is in place."""
+        self.line(f"saved [bold]{path}[/bold] ({path.stat().st_size:,} bytes)")
+
+    def _set(self, text: str, elapsed: float) -> None:
         if text != self._last:
             self._last = text
-            if text != "submitted":
-                self.line(f"{text}{f'  [dim]{elapsed:.0f}s[/dim]' if elapsed is not None else ''}")
+            self.line(f"{text}  [dim]{elapsed:.0f}s[/dim]")
+        self._describe(text)
+
+    def _describe(self, text: str) -> None:
         if self._bar is not None and self._task is not None:
             self._bar.update(self._task, description=text)

@@ -19,11 +19,12 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["STATES", "Journal", "JournalMismatchError", "Row", "line_digest"]
+__all__ = ["STATES", "Journal", "JournalMismatchError", "Row", "iter_states", "line_digest"]
 
 STATES = ("pending", "submitting", "in_doubt", "accepted", "succeeded", "failed")
 
@@ -45,6 +46,9 @@ CREATE TABLE IF NOT EXISTS lines (
     updated_at REAL NOT NULL
 );
 """
+
+
+_SELECT = "SELECT line, request, state, provider, job_id, task, attempts, sent_at, error, output, url FROM lines"
 
 
 class JournalMismatchError(ValueError):
@@ -116,16 +120,12 @@ class Journal:
 
     def rows(self) -> list[Row]:
         """Every line, in order."""
-        cursor = self._db.execute(
-            "SELECT line, request, state, provider, job_id, task, attempts, sent_at, error, output, url "
-            "FROM lines ORDER BY line"
-        )
-        return [Row(r[0], json.loads(r[1]), *r[2:]) for r in cursor]
+        return [Row(r[0], json.loads(r[1]), *r[2:]) for r in self._db.execute(_SELECT + " ORDER BY line")]
 
     def row(self, line: int) -> Row:
         """One line."""
-        [found] = [r for r in self.rows() if r.line == line]
-        return found
+        r = self._db.execute(_SELECT + " WHERE line = ?", (line,)).fetchone()
+        return Row(r[0], json.loads(r[1]), *r[2:])
 
     def submitting(self, line: int, provider: str) -> None:
         """Written before a submit leaves: from here on the line may exist at the provider."""
@@ -162,19 +162,15 @@ class Journal:
             (*values.values(), attempts_plus, time.time(), line),
         )
 
-    def _transaction(self) -> Any:
-        return _Transaction(self._db)
-
-
-class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __enter__(self) -> None:
-        self.db.execute("BEGIN")
-
-    def __exit__(self, kind: object, *rest: object) -> None:
-        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
 
 def iter_states(rows: list[Row]) -> Iterator[tuple[str, int]]:
