@@ -158,12 +158,13 @@ class JobDecl:
 
 @dataclass(frozen=True)
 class FileTransport:
-    """How local files and bytes reach the provider: refused (`url`), inlined (`data_uri`) or uploaded."""
+    """How image inputs reach the provider: URL schemes taken; local files refused (`url`), inlined or uploaded."""
 
     mode: str
     upload_path: str | None = None
     upload_url: tuple[str, ...] = ()
     file_url: tuple[str, ...] = ()
+    url_schemes: tuple[str, ...] = ("https", "http", "data")
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 SPEC_FORMATS = ("openapi", "json")
 FILE_MODES = ("url", "data_uri", "upload")
 IMAGE_FORMATS = ("png", "jpeg", "webp", "gif")
+URL_SCHEMES = ("https", "http", "data")  # what an image URL may be; the SDK refuses file:, javascript:, ...
 FAKE_VALIDATION = ("submit", "deferred")
 FAKE_DOCUMENTS = (
     "submit", "status", "result", "cancel", "list", "upload", "event_succeeded", "event_failed",
@@ -506,12 +507,21 @@ def _load_jobs(t: _Table, names: list[str]) -> JobDecl:
 
 def _load_inputs(t: _Table) -> tuple[FileTransport, tuple[ImageRule, ...]]:
     mode = _choice(t.get("files", str, "url"), FILE_MODES, t.where.child("files"))
+    schemes_where = t.where.child("url_schemes")
+    schemes = _strings(t.get("url_schemes", list, list(URL_SCHEMES)), schemes_where)
+    for scheme in schemes:
+        _choice(scheme, URL_SCHEMES, schemes_where)
+    if not schemes or len(set(schemes)) != len(schemes):
+        raise GenerationError(schemes_where, "expected a non-empty list of distinct schemes")
+    if mode == "data_uri" and "data" not in schemes:
+        raise GenerationError(schemes_where, 'files = "data_uri" sends data: URIs, so url_schemes must include "data"')
     upload_t = t.table("upload", {})
     files = FileTransport(
         mode=mode,
         upload_path=upload_t.get("path", str, None),
         upload_url=_pointers(upload_t, "upload_url"),
         file_url=_pointers(upload_t, "file_url"),
+        url_schemes=schemes,
     )
     upload_t.done()
     if mode == "upload" and not (files.upload_path and files.upload_url and files.file_url):
