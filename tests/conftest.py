@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import httpx
 import pytest
@@ -15,7 +17,9 @@ import pytest
 from kling_sdk.testing import FakeServer, VirtualClock, serve
 
 ROOT = Path(__file__).resolve().parent.parent
-API_KEY = "sk-test-0123456789abcdef"
+# `/`, `+` and `=` are spelled differently raw, JSON-escaped (`\/`), quoted (`%2F`) and quote_plus'ed: the
+# suite's key-leak scan looks for every spelling.
+API_KEY = "sk-test/0123+4567=89ab-cdef"
 
 
 @dataclass
@@ -116,7 +120,59 @@ def live_fake(live_server: FakeServer) -> FakeServer:
 # ---------------------------------------------------------------------------------------------- secret scan
 SECRETS = (API_KEY, "env-secret-key-123")
 _seen_errors: list[BaseException] = []
+_seen_clients: list[object] = []
 _log_lines: list[str] = []
+
+
+def secret_forms(secret: str) -> set[str]:
+    """Every spelling of `secret` a leak could take: raw, JSON-escaped (`\\/`, `\\uXXXX`) and URL-encoded.
+
+    Written independently of the SDK's redaction, so that a gap there cannot hide a leak here.
+    """
+    escaped = json.dumps(secret)[1:-1]
+    every_u = "".join(f"\\u{ord(c):04x}" for c in secret)
+    forms = {
+        secret,
+        escaped,
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        escaped.replace("/", "\\/"),
+        every_u,
+        every_u.upper().replace("\\U", "\\u"),
+        quote(secret),
+        quote(secret, safe=""),
+        quote_plus(secret),
+    }
+    forms |= {re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), f) for f in forms}
+    forms |= {f.replace("\\", "\\\\") for f in forms}  # as a repr() shows them, backslashes doubled
+    return forms
+
+
+def find_leaks(texts: Iterable[str], secrets: Iterable[str] = SECRETS) -> list[str]:
+    """The texts that contain any spelling of any secret."""
+    forms = {form for secret in secrets for form in secret_forms(secret)}
+    return [text for text in texts if any(form in text for form in forms)]
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """An error and the causes a traceback prints with it."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+
+
+def texts_to_scan(errors: Iterable[BaseException], log_lines: Iterable[str], clients: Iterable[object]) -> list[str]:
+    """What a user could see: each error's text, repr, attributes and printed causes, every log line, and each
+    client's repr, str and vars()."""
+    texts = list(log_lines)
+    for error in errors:
+        for link in _chain(error):
+            texts += [str(link), repr(link), repr(getattr(link, "__dict__", {})), repr(link.args)]
+    for client in clients:
+        texts += [repr(client), str(client), f"{client}", repr(vars(client))]
+    return texts
 
 
 class _Everything(logging.Handler):
@@ -124,18 +180,30 @@ class _Everything(logging.Handler):
         _log_lines.append(self.format(record))
 
 
+def _recording(cls: type, into: list[Any]) -> Callable[[], None]:
+    """Record every instance of `cls` once it is built; returns the undo."""
+    original = cls.__init__
+
+    def recording_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        into.append(self)
+
+    cls.__init__ = recording_init  # type: ignore[misc]
+    return lambda: setattr(cls, "__init__", original)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def scan_for_api_keys() -> Iterator[None]:
-    """Record every SDK error and every log line of the suite, then prove no API key is in any of them."""
-    from kling_sdk._runtime import errors
+    """Record every SDK error, client and log line of the suite, then prove no spelling of a key is in any."""
+    from kling_sdk import unified
+    from kling_sdk._runtime import base_client, errors
 
-    original = errors.KlingError.__init__
-
-    def recording_init(self: BaseException, *args: Any, **kwargs: Any) -> None:
-        _seen_errors.append(self)
-        original(self, *args, **kwargs)
-
-    errors.KlingError.__init__ = recording_init  # type: ignore[method-assign]
+    undo = [
+        _recording(errors.KlingError, _seen_errors),
+        _recording(base_client._BaseClient, _seen_clients),
+        _recording(unified.Kling, _seen_clients),
+        _recording(unified.AsyncKling, _seen_clients),
+    ]
     handler = _Everything(logging.DEBUG)
     root = logging.getLogger()
     previous = root.level
@@ -146,9 +214,8 @@ def scan_for_api_keys() -> Iterator[None]:
     finally:
         root.removeHandler(handler)
         root.setLevel(previous)
-        errors.KlingError.__init__ = original  # type: ignore[method-assign]
-    texts = [str(e) for e in _seen_errors] + [repr(e) for e in _seen_errors] + _log_lines
-    texts += [repr(vars(e)) for e in _seen_errors]
-    leaks = [t for t in texts for s in SECRETS if s in t]
-    assert _seen_errors and _log_lines, "the scan saw nothing: the recording hooks are broken"
-    assert not leaks, f"API key found in {len(leaks)} error/log texts, e.g. {leaks[0][:200]}"
+        for step in undo:
+            step()
+    assert _seen_errors and _log_lines and _seen_clients, "the scan saw nothing: the recording hooks are broken"
+    leaks = find_leaks(texts_to_scan(_seen_errors, _log_lines, _seen_clients))
+    assert not leaks, f"API key found in {len(leaks)} error/log/client texts, e.g. {leaks[0][:200]}"

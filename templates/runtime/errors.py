@@ -22,7 +22,8 @@
     ├── NoProviderAcceptedError       every provider of a preference list refused the submit (nothing was accepted)
     └── DownloadError                 the video could not be saved completely
 
-No error ever carries the API key: messages and bodies pass through `redact` first.
+No error ever carries the API key: `KlingError` passes its message and every attribute it is given through
+`redact` (raw, JSON-escaped and URL-encoded forms), whichever subclass or call site built it.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .redact import redact_text
+from .redact import redact, redact_text
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,15 @@ class ErrorShape:
 
 
 class KlingError(Exception):
-    """Base of every error raised by the SDK."""
+    """Base of every error raised by the SDK; its message and attributes never hold a registered key."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*(redact(arg) for arg in args))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # The one place redaction happens for errors: headers, status documents, validation text and bodies
+        # all reach an error through its attributes.
+        super().__setattr__(name, redact(value))
 
 
 class MissingApiKeyError(KlingError):
