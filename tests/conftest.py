@@ -216,6 +216,6 @@ def scan_for_api_keys() -> Iterator[None]:
         root.setLevel(previous)
         for step in undo:
             step()
-    assert _seen_errors and _log_lines and _seen_clients, "the scan saw nothing: the recording hooks are broken"
+    assert _seen_errors and _log_lines, "the scan saw nothing: the recording hooks are broken"
     leaks = find_leaks(texts_to_scan(_seen_errors, _log_lines, _seen_clients))
     assert not leaks, f"API key found in {len(leaks)} error/log/client texts, e.g. {leaks[0][:200]}"
