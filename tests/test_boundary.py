@@ -186,6 +186,29 @@ def test_good_ids_pass_and_query_ids_are_one_encoded_value(recorder: Recorder) -
     assert len(recorder.requests) == sum(1 for p in PROVIDERS.values() if p.jobs)
 
 
+@pytest.mark.parametrize("hostile", ["..", "."])
+def test_an_id_from_a_hostile_answer_never_shapes_a_path(recorder: Recorder, hostile: str) -> None:
+    """The checks sit where a path is built, so an id the provider itself sends back is refused there too."""
+    recorder.body = {"request_id": hostile, "id": hostile, "generation_id": hostile, "status": "?"}
+    recorder.body["generations"] = [{"generation_id": hostile, "status": "?"}]
+    tested = 0
+    for provider, operation, field in TARGETS[::-1]:
+        client = make_client(client_class(PROVIDERS[provider], False), recorder)
+        op = client._provider.jobs.status_op
+        if op.id_in != "path" or (
+            client._provider.jobs.stream is not None and client._provider.jobs.stream.kind == "events"
+        ):
+            continue  # a query value cannot change the path; a user-wide event stream is opened first
+        recorder.requests.clear()
+        body = body_with(provider, operation, field, URL)
+        with within(), pytest.raises(InvalidRequestError) as info:
+            getattr(client, operation.replace("submit_", "run_"))(body, stream=False, deadline=5)
+        assert (info.value.provider, info.value.field) == (provider, op.id_param)
+        assert [r.method for r in recorder.requests] == ["POST"], "only the submit went out"
+        tested += 1
+    assert tested
+
+
 @pytest.mark.parametrize(
     ("job_id", "problem"),
     [
@@ -320,6 +343,16 @@ def _unreadable(d: Path) -> Path:
     return path
 
 
+class _BytesPath:
+    """A path-like object whose `__fspath__` gives bytes (allowed by os.PathLike)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __fspath__(self) -> bytes:
+        return os.fsencode(self.path)
+
+
 _CLEANUP: list[Callable[[], object]] = []
 # name, path builder (tmp dir, byte limit of the field), what the refusal says where the provider takes files
 PATHS: list[tuple[str, Callable[[Path, int], Path], str]] = [
@@ -335,6 +368,8 @@ PATHS: list[tuple[str, Callable[[Path, int], Path], str]] = [
     ("symlink-to-directory", lambda d, n: _symlink(d, "link.png", d), "directory"),
     ("not-a-directory", lambda d, n: _write(d, "f.png", png(640, 480)) / "x.png", "Not a directory"),
     ("name-too-long", lambda d, n: d / ("x" * 300 + ".png"), "too long"),
+    ("nul-in-name", lambda d, n: d / "a\x00b.png", "null byte"),
+    ("bytes-fspath", lambda d, n: _BytesPath(_write(d, "b.png", b"text, not an image")), "not a readable image"),
     ("unreadable-proc-mem", lambda d, n: Path("/proc/self/mem"), "Input/output error"),
     ("unreadable-mode-000", lambda d, n: _unreadable(d), "Permission denied"),
     ("huge-sparse-2gb", lambda d, n: _sparse(d, 2 * 1024**3 + 1), "the limit is"),

@@ -90,9 +90,11 @@ class LocalFile:
         field: str = "path",
     ) -> LocalFile:
         """Read a regular file of at most `max_bytes` from disk; anything else is an `InvalidRequestError`."""
-        p = Path(os.fspath(path))
         try:
+            p = Path(os.fsdecode(os.fspath(path)))  # str or bytes paths
             data = _read_regular(p, max_bytes)
+        except TypeError as exc:
+            raise InvalidRequestError(provider, field, f"is not a usable path ({exc})") from None
         except _Refused as exc:
             raise InvalidRequestError(provider, field, str(exc)) from None
         return cls(data, p.name, mimetypes.guess_type(p.name)[0])
@@ -142,8 +144,8 @@ def _read_regular(path: Path, limit: int) -> bytes:
         fd = os.open(
             path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
         )
-    except OSError as exc:
-        raise _Refused(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:  # ValueError: an embedded NUL
+        raise _Refused(f"cannot read {path!s:.200}: {getattr(exc, 'strerror', None) or exc}") from None
     try:
         _check_stat(path, os.fstat(fd), limit)  # what was opened, not what was stat'ed
         chunks, size = [], 0
@@ -154,7 +156,7 @@ def _read_regular(path: Path, limit: int) -> bytes:
             chunks.append(chunk)
             size += len(chunk)
     except OSError as exc:
-        raise _Refused(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise _Refused(f"cannot read {path!s:.200}: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
     if size > limit:
