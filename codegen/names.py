@@ -147,6 +147,20 @@ def is_module_name(text: str) -> bool:
     return bool(_MODULE.fullmatch(text)) and not keyword.iskeyword(text) and text not in PACKAGE_MODULES
 
 
+def is_unified_param(text: str) -> bool:
+    """True for a name a neutral task model can use as a field (not `task`, its class variable in unified.py.jinja)."""
+    from pydantic import BaseModel
+
+    protected = tuple(str(p) for p in BaseModel.model_config.get("protected_namespaces", ()))
+    return (
+        is_identifier(text)
+        and not text.startswith("_")
+        and text not in dir(BaseModel)
+        and not text.startswith(protected)
+        and text not in ANNOTATION_NAMES | {"task"}
+    )
+
+
 def is_method_name(text: str) -> bool:
     """True for a public method name (an identifier, not a keyword, no leading underscore)."""
     return bool(_METHOD.fullmatch(text)) and not keyword.iskeyword(text)

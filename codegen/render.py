@@ -11,8 +11,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from codegen import __version__, ir, pycode
-from codegen.diagnostics import GenerationError
+from codegen import __version__, ir, pycode, verify
+from codegen.diagnostics import GenerationError, Location, reading
 from codegen.protocols import fake_protocols
 
 HEADER_MARK = "inputs sha256:"
@@ -51,7 +51,8 @@ def render_files(api: ir.Api, templates: Path, shared: bool = True) -> dict[str,
             f"providers.toml [{provider.name}], {inputs} and templates/", _digest(provider.inputs_hash, templates_hash)
         )
         base = f"{pkg}/{provider.name}"
-        files[f"{base}/models.py"] = header + render_models(provider, templates / "models", pkg)
+        with reading(Location(f"{base}/models.py")):
+            files[f"{base}/models.py"] = header + render_models(provider, templates / "models", pkg)
         model_imports = sorted({m for op in provider.operations for m in (op.request, op.response) if m})
         files[f"{base}/client.py"] = header + env.get_template("client.py.jinja").render(
             provider=provider, package=pkg, model_imports=model_imports, ops={op.name: op for op in provider.operations}
@@ -67,6 +68,7 @@ def render_files(api: ir.Api, templates: Path, shared: bool = True) -> dict[str,
         files[f"{base}/__init__.py"] = header + env.get_template("provider_init.py.jinja").render(
             provider=provider, package=pkg, exports=exports
         )
+    verify.compile_all(files, api)  # before formatting, so that a syntax error is explained with its spec location
     return format_python(files)
 
 
