@@ -64,11 +64,19 @@ class Diagnostics:
 
     def warn(self, location: Location, message: str) -> None:
         """Record a warning."""
-        self.items.append(Diagnostic("warning", location, message))
+        self.items.append(Diagnostic("warning", location, _bounded(message)))
 
     def info(self, location: Location, message: str) -> None:
         """Record an informational note."""
-        self.items.append(Diagnostic("info", location, message))
+        self.items.append(Diagnostic("info", location, _bounded(message)))
+
+
+MAX_MESSAGE = 400
+
+
+def _bounded(message: str) -> str:
+    """A message quoting a 2000-value enum or a megabyte of spec text stays one readable line."""
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
 
 
 @contextmanager

@@ -88,9 +88,11 @@ class Reserved:
         self.prefixes = tuple(prefixes)
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and (
-            name in self.names or (bool(self.prefixes) and name.startswith(self.prefixes))
-        )
+        return isinstance(name, str) and (name in self.names or self.by_prefix(name))
+
+    def by_prefix(self, name: str) -> bool:
+        """Whether `name` falls in a reserved namespace (no suffix can take it out)."""
+        return bool(self.prefixes) and name.startswith(self.prefixes)
 
     def __or__(self, names: Iterable[str]) -> Reserved:
         return Reserved(self.names | frozenset(names), self.prefixes)
@@ -103,6 +105,8 @@ def python_name(wire: str, reserved: Container[str] = frozenset()) -> str:
     name = snake_case(wire) or "value"
     if name[0].isdigit():
         name = "n" + name
+    if isinstance(reserved, Reserved) and reserved.by_prefix(name):
+        name = "field_" + name
     while keyword.iskeyword(name) or name in reserved:
         name += "_"
     return name
@@ -151,12 +155,11 @@ def is_unified_param(text: str) -> bool:
     """True for a name a neutral task model can use as a field (not `task`, its class variable in unified.py.jinja)."""
     from pydantic import BaseModel
 
-    protected = tuple(str(p) for p in BaseModel.model_config.get("protected_namespaces", ()))
     return (
         is_identifier(text)
         and not text.startswith("_")
         and text not in dir(BaseModel)
-        and not text.startswith(protected)
+        and not text.startswith(protected_namespaces())
         and text not in ANNOTATION_NAMES | {"task"}
     )
 
@@ -190,10 +193,18 @@ def field_reserved(runtime_models: Path, classes: Iterable[str] = ()) -> Reserve
 
     A field named like a class of its module would shadow that class in the annotations of the class body.
     """
-    from pydantic import BaseModel
+    return Reserved(model_attributes(runtime_models) | ANNOTATION_NAMES | frozenset(classes), protected_namespaces())
 
-    protected = [str(p) for p in BaseModel.model_config.get("protected_namespaces", ())]
-    return Reserved(model_attributes(runtime_models) | ANNOTATION_NAMES | frozenset(classes), protected)
+
+def protected_namespaces() -> tuple[str, ...]:
+    """Pydantic's protected field-name prefixes (a field starting with one is refused when the class is made)."""
+    try:
+        from pydantic._internal._config import config_defaults
+
+        found = config_defaults["protected_namespaces"]
+    except (ImportError, KeyError):  # pragma: no cover - a pydantic that moved its defaults
+        found = ("model_validate", "model_dump")
+    return tuple(p for p in found if isinstance(p, str))
 
 
 def field_name(wire: str) -> str:
