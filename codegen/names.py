@@ -31,7 +31,7 @@ PACKAGE_MODULES = frozenset({"_runtime", "cli", "testing", "unified"})
 METHOD_NAMES = frozenset(
     {
         "self", "request", "extra_body", "extra_query", "extra_headers", "idempotency_key", "timeout",
-        "deadline", "cancel_on_deadline", "on_progress", "stream", "poll",
+        "deadline", "cancel_on_deadline", "on_progress", "stream", "poll", "body",
         "Any", "Mapping", "Literal", "Timeout", "NotGiven", "NOT_GIVEN", "DEFAULT_DEADLINE", "Job", "VideoResult",
         "PollPolicy", "ProgressCallback", "dict", "str", "int", "float", "bool", "list", "None",
     }
