@@ -90,10 +90,15 @@ def _compare_one(
     def emit(pointer: str, kind: str, direction: Direction, message: str, operations: tuple[str, ...]) -> None:
         merged.setdefault((decl.name, source.path, pointer, kind, direction, message), set()).update(operations)
 
-    if source.format == "openapi":
-        compare_openapi(old, cand, emit, _labeller(decl, source))
-    else:
-        compare_json_document(old, cand, _roots(decl, source), emit)
+    try:
+        if source.format == "openapi":
+            compare_openapi(old, cand, emit, _labeller(decl, source))
+        else:
+            compare_json_document(old, cand, _roots(decl, source), emit)
+    except GenerationError as exc:  # the comparison knows the pointer, not the file
+        if exc.location is None or exc.location.file:
+            raise
+        raise GenerationError(Location(source.path, exc.location.pointer), exc.message) from None
 
 
 def sort_key(change: Change) -> tuple[int, str, str, str, str]:

@@ -255,7 +255,7 @@ def render_models(provider: ir.Provider, template_dir: Path, package: str) -> st
     extra: defaultdict[str, dict[str, Any]] = defaultdict(dict)
     for m in provider.models:
         extra[m.name] = {"kling_doc": pycode.doc(m.description, 4), **(_class_vars(m) if m.role == "request" else {})}
-    docstring = f'"""Request and response models of {provider.title} for Kling 2.6 Pro."""'
+    docstring = f'"""Request and response models of {pycode.doc(provider.title)} for Kling 2.6 Pro."""'
     try:
         out = dcg.generate(
             json.dumps(document),

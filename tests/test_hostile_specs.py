@@ -297,8 +297,18 @@ def provider_value(attribute: str, value: str) -> Check:
     return lambda sdk: _eq(getattr(sdk.module.PROVIDER, attribute), value)
 
 
-def client_doc(text: str) -> Check:
-    return lambda sdk: _contains(getattr(sdk.module, f"{sdk.class_name}Client").__doc__, text)
+def titled(title: str) -> Check:
+    """The provider's title reaches the docstrings of its client, models and package exactly."""
+
+    def check(sdk: Sdk) -> None:
+        for doc in (
+            getattr(sdk.module, f"{sdk.class_name}Client").__doc__,
+            sdk.module.models.__doc__,
+            sdk.module.__doc__,
+        ):
+            _contains(doc, title.replace("\n", "\n    ") if doc and "\n    " + RUN in doc else title)
+
+    return check
 
 
 def _contains(found: str | None, text: str) -> None:
@@ -492,8 +502,8 @@ TEXT = [
     ),
     Case(
         "manifest-title",
-        manifest=(('title = "Acme"', 'title = "Acme\\"\\"\\"\\nimport os\\n\\"\\"\\""'),),
-        check=client_doc('Acme"""'),
+        manifest=(('title = "Acme"', f"title = {json.dumps('Acme ' + PAYLOADS['triple'])}"),),
+        check=titled("Acme " + PAYLOADS["triple"]),
     ),
     Case(
         "manifest-auth-env",
@@ -868,4 +878,25 @@ def test_a_hostile_spec_is_refused_clearly(
     assert "Traceback" not in stderr and "internal error" not in stderr
     assert "nothing was written" in stderr
     assert _snapshot(out) == before
+    assert not CANARY.exists()
+
+
+@pytest.mark.parametrize("case", [c for c in [*ODDITIES, *STRUCTURE] if c.spec or c.id in RAW], ids=lambda c: c.id)
+def test_drift_and_list_take_a_hostile_candidate_without_a_traceback(
+    case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same documents as candidates (drift) and as vendored specs (list): an answer or a located error, quickly."""
+    (tmp_path / "spec.json").write_text(_spec_text(Case("base")), encoding="utf-8")
+    (tmp_path / "providers.toml").write_text(_manifest_text(Case("base")), encoding="utf-8")
+    (tmp_path / "candidates").mkdir()
+    (tmp_path / "candidates" / "spec.json").write_text(_spec_text(case), encoding="utf-8")
+    manifest = str(tmp_path / "providers.toml")
+
+    drift = main(["drift", "--manifest", manifest, "--against", str(tmp_path / "candidates"), "--no-impact"])
+    (tmp_path / "spec.json").write_text(_spec_text(case), encoding="utf-8")
+    listing = main(["list", "--manifest", manifest])
+
+    stderr = capsys.readouterr().err
+    assert drift in (0, 1, 2) and listing in (0, 2)
+    assert "Traceback" not in stderr and "internal error" not in stderr, stderr
     assert not CANARY.exists()
