@@ -116,7 +116,8 @@ def assign(wires: Iterable[str], reserved: Container[str] = frozenset()) -> tupl
     """Python names for wire names sharing one namespace, and the wire names that lost their wanted name to another.
 
     Wire names spelled exactly like their Python name claim it first; the others follow in document order and take
-    `_2`, `_3`, ... when theirs is taken.
+    `_2`, `_3`, ... when theirs is taken. (`python_name(wire) != python_name(wire, reserved)` tells which names moved
+    because they are reserved.)
     """
     order = list(dict.fromkeys(wires))
     wanted = {wire: python_name(wire, reserved) for wire in order}

@@ -106,11 +106,18 @@ def _name_fields(model: ir.Model, reserved: names.Reserved, diagnostics: Diagnos
     """Give a model's fields their Python names (one namespace per class); a renamed clash is a warning."""
     assigned, clashed = names.assign((f.wire_name for f in model.fields), reserved)
     for f in model.fields:
+        name = assigned[f.wire_name]
         if f.wire_name in clashed:
             diagnostics.warn(
                 _location(f.source),
-                f"property {f.wire_name!r} of {model.name} is generated as `{assigned[f.wire_name]}` "
-                "(its Python name is reserved or taken by another property); the wire name stays its alias",
+                f"property {f.wire_name!r} of {model.name} is generated as `{name}`: another property takes "
+                f"`{names.python_name(f.wire_name, reserved)}`; the wire name stays its alias",
+            )
+        elif names.python_name(f.wire_name) != name:
+            diagnostics.info(
+                _location(f.source),
+                f"property {f.wire_name!r} of {model.name} is generated as `{name}`: "
+                f"`{names.python_name(f.wire_name)}` is a name pydantic, the runtime or the module uses",
             )
     return replace(model, fields=tuple(replace(f, name=assigned[f.wire_name]) for f in model.fields))
 
@@ -119,11 +126,13 @@ def _name_params(op: ir.Operation, reserved: frozenset[str], diagnostics: Diagno
     """Give an operation's path and query parameters Python names that no method parameter or module name takes."""
     assigned, clashed = names.assign((p.wire_name for p in op.params), reserved)
     for p in op.params:
-        if p.wire_name in clashed:
+        name = assigned[p.wire_name]
+        if p.wire_name in clashed or names.python_name(p.wire_name) != name:
+            why = "another parameter takes it" if p.wire_name in clashed else "the client method already uses it"
             diagnostics.warn(
                 _location(p.source),
-                f"{p.location} parameter {p.wire_name!r} of {op.name} is generated as `{assigned[p.wire_name]}` "
-                "(its Python name is a name the client method already uses or taken by another parameter)",
+                f"{p.location} parameter {p.wire_name!r} of {op.name} is generated as `{name}`: "
+                f"`{names.python_name(p.wire_name)}` is taken ({why}); it is still sent as {p.wire_name!r}",
             )
     return replace(op, params=tuple(replace(p, name=assigned[p.wire_name]) for p in op.params))
 

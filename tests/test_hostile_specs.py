@@ -10,12 +10,14 @@ in this process, so one generation covers them all.
 from __future__ import annotations
 
 import inspect
+import io
 import json
 import os
 import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import redirect_stderr
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -58,6 +60,7 @@ class Case:
     manifest: tuple[tuple[str, str], ...] = ()  # text replacements in providers.toml
     check: Check | None = None
     error: tuple[str, ...] = ()
+    warns: tuple[str, ...] = ()  # an SDK, and these in a warning naming the case's spec file
     alone: bool = False  # generated as its own package (names like `AcmeClient` matter), not in the batch
 
 
@@ -67,6 +70,7 @@ class Sdk:
 
     module: ModuleType
     class_name: str
+    warnings: list[str]
 
     @property
     def request(self) -> Any:
@@ -347,8 +351,18 @@ NAMES = [
     Case("field-keywords", props("class", "None", "lambda"), check=roundtrip("class", "None", "lambda")),
     Case("field-soft-keywords", props("match", "case", "type"), check=roundtrip("match", "case", "type")),
     Case("field-leading-digit", props("5", "2x"), check=roundtrip("5", "2x")),
-    Case("field-dash-and-underscore", props("foo-bar", "foo_bar"), check=roundtrip("foo-bar", "foo_bar")),
-    Case("field-nfkc-ligature", props("ﬁle_url", "file_url"), check=roundtrip("ﬁle_url", "file_url")),
+    Case(
+        "field-dash-and-underscore",
+        props("foo-bar", "foo_bar"),
+        check=roundtrip("foo-bar", "foo_bar"),
+        warns=("#/components/schemas/Input/properties/foo-bar: property 'foo-bar'", "`foo_bar_2`"),
+    ),
+    Case(
+        "field-nfkc-ligature",
+        props("ﬁle_url", "file_url"),
+        check=roundtrip("ﬁle_url", "file_url"),
+        warns=("properties/ﬁle_url: property 'ﬁle_url' of TextToVideoRequest is generated as `file_url_2`",),
+    ),
     Case("field-non-ascii", props("größe", "名前", "été"), check=roundtrip("größe", "名前", "été")),
     Case("field-like-a-class", prop("Style"), check=roundtrip("Style")),
     Case(
@@ -362,8 +376,13 @@ NAMES = [
         check=roundtrip("a.b", "x y", "", "$ref", "@type"),
     ),
     Case("field-runtime-self", props("self", "request", "timeout"), check=roundtrip("self", "request", "timeout")),
-    Case("query-timeout", query("timeout"), check=sends_query("timeout")),
-    Case("query-self", query("self"), check=sends_query("self")),
+    Case(
+        "query-timeout",
+        query("timeout"),
+        check=sends_query("timeout"),
+        warns=("parameters/2: query parameter 'timeout'", "`timeout_`"),
+    ),
+    Case("query-self", query("self"), check=sends_query("self"), warns=("generated as `self_`",)),
     Case("query-request", query("request"), check=sends_query("request")),
     Case("query-extra_query", query("extra_query"), check=sends_query("extra_query")),
     Case("query-leading-digit", query("5"), check=sends_query("5")),
@@ -565,6 +584,7 @@ ODDITIES = [
         "default-not-in-enum",
         at("components", "schemas", "Input", "properties", "mode", "default", value="xl"),
         check=no_default("mode"),
+        warns=("properties/mode/default: default 'xl' does not match",),
     ),
     Case(
         "default-wrong-type",
@@ -617,6 +637,7 @@ ODDITIES = [
         "pattern-look-around",
         at("components", "schemas", "Input", "properties", "prompt", "pattern", value="^(?=a).*$"),
         check=pattern_not_enforced,
+        warns=("properties/prompt/pattern: pydantic's regular-expression engine does not support",),
     ),
     Case(
         "type-list",
@@ -682,7 +703,12 @@ STRUCTURE = [
     Case("size-fan-out", fan_out(24), error=("spec.json#", "more than 100000 nodes")),
     Case("size-document", error=("spec.json", "byte limit")),
     Case("size-many-properties", many_properties(300), check=roundtrip("p299")),
-    Case("ref-file-unused", component("Passwd", {"$ref": "file:///etc/passwd"}), check=imports),
+    Case(
+        "ref-file-unused",
+        component("Passwd", {"$ref": "file:///etc/passwd"}),
+        check=imports,
+        warns=("#/components/schemas/Passwd/$ref: reference 'file:///etc/passwd' leaves the document",),
+    ),
     Case(
         "ref-file-used",
         component("Passwd", {"$ref": "file:///etc/passwd"}, "p"),
@@ -810,27 +836,33 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Sdk]]:
     sections, modules = [], {}
     for i, case in enumerate(c for c in OK if not c.alone):
         name, class_name = f"h{i:03d}", f"H{i:03d}"
-        modules[case.id] = (f"hostile_sdk.{name}", class_name)
+        modules[case.id] = (f"hostile_sdk.{name}", class_name, f"{name}.json")
         sections.append(_provider_section(_manifest_text(case), name, class_name))
         (root / f"{name}.json").write_text(_spec_text(case), encoding="utf-8")
     (root / "providers.toml").write_text(head + "\n".join(sections), encoding="utf-8")
-    code = main(["generate", "-q", "--manifest", str(root / "providers.toml"), "--output", str(root / "out")])
-    assert code == 0, "a case that should generate did not: its spec file (hNNN.json) is named above"
+    err = io.StringIO()
+    with redirect_stderr(err):
+        code = main(["generate", "-q", "--manifest", str(root / "providers.toml"), "--output", str(root / "out")])
+    assert code == 0, f"a case that should generate did not (its spec file is named):\n{err.getvalue()}"
+    warnings = err.getvalue().splitlines()
     for i, case in enumerate(c for c in OK if c.alone):
         alone = root / f"alone{i}"
         alone.mkdir()
         (alone / "spec.json").write_text(_spec_text(case), encoding="utf-8")
         (alone / "providers.toml").write_text(_manifest_text(case).replace('"acme_sdk"', f'"alone{i}_sdk"'))
         assert main(["generate", "-q", "--manifest", str(alone / "providers.toml"), "--output", str(root / "out")]) == 0
-        modules[case.id] = (f"alone{i}_sdk.acme", "Acme")
+        modules[case.id] = (f"alone{i}_sdk.acme", "Acme", "spec.json")
     sys.path.insert(0, str(root / "out"))
     try:
         import importlib
 
-        yield {cid: Sdk(importlib.import_module(module), c) for cid, (module, c) in modules.items()}
+        yield {
+            cid: Sdk(importlib.import_module(module), c, [w for w in warnings if w.startswith(f"warning: {spec}")])
+            for cid, (module, c, spec) in modules.items()
+        }
     finally:
         sys.path.remove(str(root / "out"))
-        packages = {module.split(".")[0] for module, _ in modules.values()}
+        packages = {module.split(".")[0] for module, _, _ in modules.values()}
         for module in [m for m in sys.modules if m.split(".")[0] in packages]:
             del sys.modules[module]
         assert not CANARY.exists(), "a payload ran"
@@ -839,7 +871,10 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Sdk]]:
 @pytest.mark.parametrize("case", OK, ids=lambda c: c.id)
 def test_a_hostile_spec_generates_a_correct_sdk(case: Case, batch: dict[str, Sdk]) -> None:
     assert case.check is not None
-    case.check(batch[case.id])
+    sdk = batch[case.id]
+    case.check(sdk)
+    for expected in case.warns:
+        assert any(expected in line for line in sdk.warnings), (expected, sdk.warnings)
     assert not CANARY.exists(), "a payload ran"
 
 
@@ -900,3 +935,49 @@ def test_drift_and_list_take_a_hostile_candidate_without_a_traceback(
     assert drift in (0, 1, 2) and listing in (0, 2)
     assert "Traceback" not in stderr and "internal error" not in stderr, stderr
     assert not CANARY.exists()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "symlink-loop", "missing"])
+def test_a_spec_path_that_is_no_regular_file_is_refused_without_opening_it(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "spec.json"
+    if kind == "fifo":
+        os.mkfifo(spec)  # opening it for reading would block for ever
+    elif kind == "directory":
+        spec.mkdir()
+    elif kind == "symlink-loop":
+        spec.symlink_to(tmp_path / "loop")
+        (tmp_path / "loop").symlink_to(spec)
+    (tmp_path / "providers.toml").write_text(_manifest_text(Case("base")), encoding="utf-8")
+
+    code = main(["generate", "-q", "--manifest", str(tmp_path / "providers.toml"), "--output", str(tmp_path / "out")])
+
+    stderr = capsys.readouterr().err
+    assert code == 2 and "error: spec.json: " in stderr and "Traceback" not in stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unexpected_exception_is_reported_where_it_happened(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A generator bug (or an input nobody foresaw) is still exit 2 with the location and no traceback."""
+    from codegen import parse
+
+    def broken(self: Any, node: Any, context: str, role: str) -> Any:
+        if node.pointer.endswith("/properties/seed"):
+            raise RecursionError("maximum recursion depth exceeded")
+        return original(self, node, context, role)
+
+    original = parse._ProviderBuilder._shape_of
+    monkeypatch.setattr(parse._ProviderBuilder, "_shape_of", broken)
+    (tmp_path / "spec.json").write_text(_spec_text(Case("base")), encoding="utf-8")
+    (tmp_path / "providers.toml").write_text(_manifest_text(Case("base")), encoding="utf-8")
+
+    code = main(["generate", "-q", "--manifest", str(tmp_path / "providers.toml"), "--output", str(tmp_path / "out")])
+
+    stderr = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in stderr
+    expected = "error: internal error while reading spec.json#/components/schemas/Input/properties/seed: input nested"
+    assert expected in stderr
+    assert not (tmp_path / "out").exists()
