@@ -13,7 +13,7 @@ from codegen import output, verify
 from codegen.diagnostics import Diagnostics, GenerationError, internal_error
 from codegen.manifest import Manifest, load
 from codegen.parse import build_api
-from codegen.render import render_files
+from codegen.render import format_python, render_files
 from codegen.report import FAIL_ON, FORMATS
 from codegen.specs import check_lock
 
@@ -100,9 +100,10 @@ def render(
     api = build_api(manifest, only, diagnostics)
     check_lock(manifest.lock, manifest.root, [f for p in api.providers for f in p.spec_files], diagnostics)
     # The shared runtime is rendered for one provider too: the import check needs it, even if it is not written.
-    files = render_files(api, manifest.templates, shared=True)
-    verify.check_names(files, api, str(files[f"{manifest.package}/_runtime/base_client.py"]))
-    verify.import_check(files, api)
+    rendered = render_files(api, manifest.templates, shared=True, formatted=False)
+    with verify.importing(rendered, api):  # the import check runs while ruff formats
+        files = format_python(rendered)
+        verify.check_names(files, api, str(files[f"{manifest.package}/_runtime/base_client.py"]))
     if only is None:
         return files, [manifest.package]
     scopes = [f"{manifest.package}/{p.name}" for p in api.providers]

@@ -20,8 +20,11 @@ _JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean"}
 _PRIMITIVE_ANNOTATIONS = {"str": "str", "int": "int", "float": "float", "bool": "bool", "any": "Any"}
 
 
-def render_files(api: ir.Api, templates: Path, shared: bool = True) -> dict[str, str | bytes]:
-    """Render every generated file; `shared` adds the package root and runtime (skipped for a one-provider run)."""
+def render_files(api: ir.Api, templates: Path, shared: bool = True, formatted: bool = True) -> dict[str, str | bytes]:
+    """Render every generated file; `shared` adds the package root and runtime (skipped for a one-provider run).
+
+    Every module is compiled before formatting (`formatted=False` leaves that step, `format_python`, to the caller).
+    """
     env = jinja_env(templates)
     templates_hash = _tree_hash(templates)
     files: dict[str, str | bytes] = {}
@@ -69,7 +72,7 @@ def render_files(api: ir.Api, templates: Path, shared: bool = True) -> dict[str,
             provider=provider, package=pkg, exports=exports
         )
     verify.compile_all(files, api)  # before formatting, so that a syntax error is explained with its spec location
-    return format_python(files)
+    return format_python(files) if formatted else files
 
 
 def render_testing(api: ir.Api, source_dir: Path, templates_hash: str) -> dict[str, str | bytes]:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,6 +151,16 @@ def check_names(files: Mapping[str, str | bytes], api: ir.Api, runtime_client: s
 
 def import_check(files: Mapping[str, str | bytes], api: ir.Api) -> None:
     """Import the package and every provider module once, in a locked-down subprocess, before anything is written."""
+    with importing(files, api):
+        pass
+
+
+@contextmanager
+def importing(files: Mapping[str, str | bytes], api: ir.Api) -> Iterator[None]:
+    """Run the import check while the body runs (formatting, say); it must pass when the body ends without error.
+
+    The files may be the unformatted rendering: formatting changes no behaviour, and the check then overlaps it.
+    """
     with tempfile.TemporaryDirectory(prefix="kling-codegen-import-") as tmp:
         root = Path(tmp)
         for path, content in files.items():
@@ -161,19 +172,29 @@ def import_check(files: Mapping[str, str | bytes], api: ir.Api) -> None:
                 target.write_text(content, encoding="utf-8")
         modules = [f"{api.package}.{p.name}" for p in api.providers]
         command = [sys.executable, "-I", "-X", "utf8", "-c", _PRELUDE, str(root), api.package, *modules]
+        process = subprocess.Popen(
+            command, cwd=root, env=_minimal_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         try:
-            done = subprocess.run(
-                command, cwd=root, env=_minimal_env(), capture_output=True, text=True, timeout=IMPORT_TIMEOUT
-            )
+            yield
+            stdout, stderr = process.communicate(timeout=IMPORT_TIMEOUT)
         except subprocess.TimeoutExpired:
             raise GenerationError(
                 None, f"importing the generated package took more than {IMPORT_TIMEOUT:.0f} s"
             ) from None
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    _judge(files, api, stdout, stderr, process.returncode)
+
+
+def _judge(files: Mapping[str, str | bytes], api: ir.Api, stdout: str, stderr: str, returncode: int) -> None:
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
     try:
         report = json.loads(lines[-1])
     except (IndexError, json.JSONDecodeError):
-        detail = _printable(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")
+        detail = _printable(stderr.strip().splitlines()[-1] if stderr.strip() else f"exit {returncode}")
         raise GenerationError(None, f"the import check of the generated package failed: {detail}") from None
     if report.get("ok"):
         return

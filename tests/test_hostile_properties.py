@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import os
 import sys
 import tempfile
 from contextlib import redirect_stderr, redirect_stdout
@@ -34,7 +35,7 @@ TEXT = st.one_of(
 )
 BASE_PROPERTIES = set(json.loads((BASE / "spec.json").read_text())["components"]["schemas"]["Input"]["properties"])
 PROFILE = settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+    max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "10")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
 
 
