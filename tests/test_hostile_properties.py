@@ -35,7 +35,9 @@ TEXT = st.one_of(
 )
 BASE_PROPERTIES = set(json.loads((BASE / "spec.json").read_text())["components"]["schemas"]["Input"]["properties"])
 PROFILE = settings(
-    max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "10")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+    max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "10")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
 

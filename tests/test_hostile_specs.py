@@ -46,6 +46,7 @@ PAYLOADS = {
     "controls": "bell\x07 escape\x1b[31m red \u202e reversed \u200b zero-width",
     "escapes": "\\N{BULLET} \\x41 \\u0041 \\n not escapes",
     "quotes": '"double" \'single\' """""""" \'\'\'\'\'\'',
+    "html": '<b>bold</b> &amp; & < > "q" &lt;script&gt; <!-- -->',  # no HTML escaping anywhere
 }
 Edit = Callable[[dict[str, Any]], None]
 Check = Callable[["Sdk"], None]
@@ -486,7 +487,7 @@ TEXT = [
     *(
         Case(f"summary-{k}", at("paths", "/jobs", "post", "summary", value=v), check=text_of(submit_doc, v, True))
         for k, v in T.items()
-        if k in ("triple", "triple_single", "trailing_quote", "jinja", "controls")
+        if k in ("triple", "triple_single", "trailing_quote", "jinja", "controls", "html")
     ),
     *(
         Case(
@@ -512,7 +513,7 @@ TEXT = [
             check=text_of(field_description, v),
         )
         for k, v in T.items()
-        if k in ("triple", "line_separators", "quotes")
+        if k in ("triple", "line_separators", "quotes", "html")
     ),
     Case(
         "description-huge",
