@@ -172,20 +172,20 @@ def importing(files: Mapping[str, str | bytes], api: ir.Api) -> Iterator[None]:
                 target.write_text(content, encoding="utf-8")
         modules = [f"{api.package}.{p.name}" for p in api.providers]
         command = [sys.executable, "-I", "-X", "utf8", "-c", _PRELUDE, str(root), api.package, *modules]
-        process = subprocess.Popen(
+        with subprocess.Popen(
             command, cwd=root, env=_minimal_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        try:
-            yield
-            stdout, stderr = process.communicate(timeout=IMPORT_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            raise GenerationError(
-                None, f"importing the generated package took more than {IMPORT_TIMEOUT:.0f} s"
-            ) from None
-        finally:
-            if process.poll() is None:
+        ) as process:  # leaving the block closes the pipes and reaps the process
+            try:
+                yield
+                stdout, stderr = process.communicate(timeout=IMPORT_TIMEOUT)
+            except subprocess.TimeoutExpired:
                 process.kill()
-                process.communicate()
+                raise GenerationError(
+                    None, f"importing the generated package took more than {IMPORT_TIMEOUT:.0f} s"
+                ) from None
+            except BaseException:
+                process.kill()
+                raise
     _judge(files, api, stdout, stderr, process.returncode)
 
 
