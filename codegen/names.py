@@ -3,7 +3,8 @@
 A wire name that is already a fine attribute name is kept (`start_image_url`, `requestId`). Anything else is
 NFKC-folded (as Python folds identifiers: `ﬁle_url` is `file_url`), transliterated to ASCII where a letter has an
 ASCII base (`größe` -> `grosse`; other letters become `uXXXX` words), split into words and snake_cased; a leading
-digit gets an `n`, a keyword or reserved name a trailing `_`; a leading underscore (private to pydantic) is dropped.
+digit gets an `n`, a keyword or reserved name a trailing `_` (a name in one of pydantic's protected namespaces, which
+no suffix can leave, a leading `field_`); a leading underscore (private to pydantic) is dropped.
 Soft keywords (`match`, `case`, `type`) are valid in every place a name is generated, so they are kept. The wire name
 stays the alias. Two wire names that land on one Python name are told apart by `assign()`: the one spelled exactly
 like the name keeps it, the others get `_2`, `_3`, ... in document order.
@@ -206,10 +207,3 @@ def protected_namespaces() -> tuple[str, ...]:
     except (ImportError, KeyError):  # pragma: no cover - a pydantic that moved its defaults
         found = ("model_validate", "model_dump")
     return tuple(p for p in found if isinstance(p, str))
-
-
-def field_name(wire: str) -> str:
-    """A valid, non-reserved Python attribute name for a JSON property (without de-duplication)."""
-    return python_name(
-        wire, frozenset({"model_config", "model_fields", "model_dump", "model_validate", "copy", "dict", "json"})
-    )
