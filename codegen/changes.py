@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from codegen.diagnostics import GenerationError, Location
+from codegen.diagnostics import GenerationError, Location, reading
 from codegen.drift import SEVERITIES, Change, Direction, Labeller, SchemaRoot, compare_json_document, compare_openapi
 from codegen.fetch import schema_pointers
 from codegen.manifest import Manifest, ProviderDecl, SpecSource
-from codegen.specs import load_document
+from codegen.specs import load_document, read_regular
 
 
 @dataclass
@@ -39,7 +39,7 @@ def candidates_from_dir(manifest: Manifest, providers: Sequence[ProviderDecl], d
         for source in decl.specs:
             path = directory / _relative_to_specs(manifest, source)
             if path.is_file():
-                found[source.path] = path.read_bytes()
+                found[source.path] = read_regular(path, Location(str(path)))
     return found
 
 
@@ -60,30 +60,45 @@ def compare(
             if base is not None and source.path not in base:
                 result.skipped.append((source.path, "not in the base directory"))
                 continue
-            raw = base[source.path] if base is not None else (manifest.root / source.path).read_bytes()
-            old = _load(manifest, source, raw, "vendored" if base is None else "base")
-            cand = _load(manifest, source, candidates[source.path], "candidate")
+            raw = (
+                base[source.path]
+                if base is not None
+                else read_regular(manifest.root / source.path, Location(source.path))
+            )
+            with reading(Location(source.path)):
+                _compare_one(manifest, decl, source, raw, candidates[source.path], base is None, merged)
             result.compared.append(source.path)
-
-            def emit(
-                pointer: str,
-                kind: str,
-                direction: Direction,
-                message: str,
-                operations: tuple[str, ...],
-                path: str = source.path,
-                provider: str = decl.name,
-            ) -> None:
-                merged.setdefault((provider, path, pointer, kind, direction, message), set()).update(operations)
-
-            if source.format == "openapi":
-                compare_openapi(old, cand, emit, _labeller(decl, source))
-            else:
-                compare_json_document(old, cand, _roots(decl, source), emit)
     for (provider, path, pointer, kind, direction, message), operations in merged.items():
         result.changes.append(Change(provider, path, pointer, kind, direction, message, tuple(sorted(operations))))
     result.changes.sort(key=sort_key)
     return result
+
+
+def _compare_one(
+    manifest: Manifest,
+    decl: ProviderDecl,
+    source: SpecSource,
+    raw: bytes,
+    candidate: bytes,
+    vendored: bool,
+    merged: dict[tuple[str, str, str, str, Direction, str], set[str]],
+) -> None:
+    """Compare one document with its candidate, adding each change to `merged`."""
+    old = _load(manifest, source, raw, "vendored" if vendored else "base")
+    cand = _load(manifest, source, candidate, "candidate")
+
+    def emit(pointer: str, kind: str, direction: Direction, message: str, operations: tuple[str, ...]) -> None:
+        merged.setdefault((decl.name, source.path, pointer, kind, direction, message), set()).update(operations)
+
+    try:
+        if source.format == "openapi":
+            compare_openapi(old, cand, emit, _labeller(decl, source))
+        else:
+            compare_json_document(old, cand, _roots(decl, source), emit)
+    except GenerationError as exc:  # the comparison knows the pointer, not the file
+        if exc.location is None or exc.location.file:
+            raise
+        raise GenerationError(Location(source.path, exc.location.pointer), exc.message) from None
 
 
 def sort_key(change: Change) -> tuple[int, str, str, str, str]:

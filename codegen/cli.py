@@ -9,11 +9,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from codegen import output
-from codegen.diagnostics import Diagnostics, GenerationError
+from codegen import output, verify
+from codegen.diagnostics import Diagnostics, GenerationError, internal_error
 from codegen.manifest import Manifest, load
 from codegen.parse import build_api
-from codegen.render import render_files
+from codegen.render import format_python, render_files
 from codegen.report import FAIL_ON, FORMATS
 from codegen.specs import check_lock
 
@@ -82,6 +82,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command not in ("drift", "list"):
             print("nothing was written", file=sys.stderr)
         return EXIT_ERROR
+    except Exception as exc:  # a bug or an input nobody foresaw: a location and exit 2, never a traceback
+        _print_diagnostics(diagnostics)
+        print(f"error: {internal_error(exc)}", file=sys.stderr)
+        if args.command not in ("drift", "list"):
+            print("nothing was written", file=sys.stderr)
+        return EXIT_ERROR
 
 
 def render(
@@ -93,9 +99,15 @@ def render(
         manifest.provider(name)
     api = build_api(manifest, only, diagnostics)
     check_lock(manifest.lock, manifest.root, [f for p in api.providers for f in p.spec_files], diagnostics)
-    files = render_files(api, manifest.templates, shared=only is None)
-    scopes = [manifest.package] if only is None else [f"{manifest.package}/{p.name}" for p in api.providers]
-    return files, scopes
+    # The shared runtime is rendered for one provider too: the import check needs it, even if it is not written.
+    rendered = render_files(api, manifest.templates, shared=True, formatted=False)
+    with verify.importing(rendered, api):  # the import check runs while ruff formats
+        files = format_python(rendered)
+        verify.check_names(files, api, str(files[f"{manifest.package}/_runtime/base_client.py"]))
+    if only is None:
+        return files, [manifest.package]
+    scopes = [f"{manifest.package}/{p.name}" for p in api.providers]
+    return {path: text for path, text in files.items() if path.startswith(tuple(s + "/" for s in scopes))}, scopes
 
 
 def _generate_or_check(manifest: Manifest, args: argparse.Namespace, diagnostics: Diagnostics) -> int:

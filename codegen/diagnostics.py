@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -62,8 +64,39 @@ class Diagnostics:
 
     def warn(self, location: Location, message: str) -> None:
         """Record a warning."""
-        self.items.append(Diagnostic("warning", location, message))
+        self.items.append(Diagnostic("warning", location, _bounded(message)))
 
     def info(self, location: Location, message: str) -> None:
         """Record an informational note."""
-        self.items.append(Diagnostic("info", location, message))
+        self.items.append(Diagnostic("info", location, _bounded(message)))
+
+
+MAX_MESSAGE = 400
+
+
+def _bounded(message: str) -> str:
+    """A message quoting a 2000-value enum or a megabyte of spec text stays one readable line."""
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
+
+
+@contextmanager
+def reading(location: Location | str) -> Iterator[None]:
+    """Mark what is being read: an unexpected exception inside is tagged with the innermost such location."""
+    try:
+        yield
+    except GenerationError:
+        raise
+    except BaseException as exc:
+        if not hasattr(exc, "codegen_location"):
+            try:
+                exc.codegen_location = location if isinstance(location, Location) else Location(location)  # type: ignore[attr-defined]
+            except AttributeError:  # an exception type with __slots__
+                pass
+        raise
+
+
+def internal_error(exc: BaseException) -> str:
+    """How an unexpected exception is reported: where it happened as closely as known, never a traceback."""
+    where = getattr(exc, "codegen_location", None)
+    kind = "input nested too deeply" if isinstance(exc, RecursionError) else type(exc).__name__
+    return f"internal error while reading {where or 'the inputs'}: {kind}"

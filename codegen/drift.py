@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from codegen.diagnostics import escape_pointer_token
+from codegen.diagnostics import GenerationError, Location, escape_pointer_token
 
 Severity = Literal["breaking", "warning", "info"]
 Direction = Literal["request", "response", "none"]
@@ -105,6 +105,7 @@ RULES: dict[str, dict[Direction, Severity]] = {
     "generation-failed": {"none": "breaking"},
 }
 
+MAX_COMPARISONS = 200_000  # schema pairs per document; far above any real document's
 _BOUNDS = (  # keyword, kind prefix, is an upper bound, value when absent
     ("maxLength", "max-length", True, None),
     ("minLength", "min-length", False, 0),
@@ -261,6 +262,9 @@ class _Walker:
         self.sink = emit
         self.label = label
         self.operations: tuple[str, ...] = ()
+        # Each pair of schemas is compared once per operation and place it is written: a document whose $refs fan
+        # out (L0 -> L1 twice -> L2 twice ...) would otherwise take 2**depth comparisons.
+        self.compared: set[tuple[str, str, Direction, str, tuple[str, ...]]] = set()
 
     def emit(self, pointer: str, kind: str, direction: Direction, message: str) -> None:
         """Report one change, attributed to the operation being compared."""
@@ -419,8 +423,12 @@ class _Walker:
     ) -> None:
         """Compare two schemas in `direction`, recursing into properties, items and variants."""
         b, c = self._view(self.base, b_ptr, b_node), self._view(self.cand, c_ptr, c_node)
-        if (b.pointer, c.pointer) in seen:
+        key = (b.pointer, c.pointer, direction, c.declared, self.operations)
+        if (b.pointer, c.pointer) in seen or key in self.compared:
             return
+        if len(self.compared) >= MAX_COMPARISONS:
+            raise GenerationError(Location("", c.pointer), f"more than {MAX_COMPARISONS} schemas to compare")
+        self.compared.add(key)
         seen = seen | {(b.pointer, c.pointer)}
         emit = self.emit
 
@@ -582,12 +590,12 @@ class _Walker:
         if not isinstance(node, dict):
             node = {"not": {}}
         keywords = {k: v for k, v in node.items() if k not in ("allOf", "oneOf", "anyOf", "properties")}
-        properties = {name: (_child(ptr, "properties", name), s) for name, s in (node.get("properties") or {}).items()}
-        required = set(node.get("required") or [])
+        properties = {name: (_child(ptr, "properties", name), s) for name, s in _mapping(node, "properties").items()}
+        required = {name for name in _sequence(node, "required") if isinstance(name, str)}
         types, nullable = _type_set(node.get("type"))
         nullable = nullable or node.get("nullable") is True
         enum = _enum_of(node)
-        for i, part in enumerate(node.get("allOf") or []):
+        for i, part in enumerate(_sequence(node, "allOf")):
             sub = self._view(doc, _child(ptr, "allOf", i), part)
             for name, located in sub.properties.items():
                 properties.setdefault(name, located)
@@ -600,7 +608,7 @@ class _Walker:
         variants: list[tuple[str, Any]] = []
         null_member = False
         for key in ("oneOf", "anyOf"):
-            for i, member in enumerate(node.get(key) or []):
+            for i, member in enumerate(_sequence(node, key)):
                 _, target = self._deref(doc, _child(ptr, key, i), member)
                 if isinstance(target, dict) and (target.get("type") == "null" or target.get("enum") == [None]):
                     null_member = True
@@ -622,6 +630,17 @@ class _Walker:
             inner.declared = declared
             return inner
         return view
+
+
+def _mapping(node: dict[str, Any], key: str) -> dict[str, Any]:
+    """`node[key]` when it is an object; a malformed one (an array of properties) compares as absent."""
+    value = node.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _sequence(node: dict[str, Any], key: str) -> list[Any]:
+    value = node.get(key)
+    return value if isinstance(value, list) else []
 
 
 def _paths_by_shape(doc: Any) -> dict[str, str]:

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from codegen import ir
+from codegen.diagnostics import Location
+from codegen.specs import read_regular
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,15 @@ class Fixture:
 
 def load_fixtures(root: Path) -> list[Fixture]:
     """Every fixture under `root`, sorted by name."""
-    return [Fixture(p, json.loads(p.read_text(encoding="utf-8"))) for p in sorted(root.glob("*/*.json"))]
+    return [Fixture(p, json.loads(read_regular(p, Location(str(p))))) for p in sorted(root.glob("*/*.json"))]
+
+
+def validator(schema: Any) -> Any:
+    """A JSON Schema 2020-12 validator that resolves no reference: its registry is empty and retrieves nothing."""
+    import jsonschema
+    from referencing import Registry
+
+    return jsonschema.Draft202012Validator(schema, registry=Registry())
 
 
 def find_operation(api: ir.Api, provider: str, name: str) -> ir.Operation | None:
@@ -66,20 +76,16 @@ def pointer_of(error: Any) -> str:
 
 def _undeclared(op: ir.Operation, body: Any) -> list[Any]:
     """Errors for the properties no request part declares at all."""
-    import jsonschema
-
     declared: set[str] = set()
     for part in op.request_schema:
         properties = part.get("properties") if isinstance(part, dict) else None
         declared |= set(properties) if isinstance(properties, dict) else set()
     schema = {"properties": {name: True for name in declared}, "additionalProperties": False}
-    return list(jsonschema.Draft202012Validator(schema).iter_errors(body)) if isinstance(body, dict) else []
+    return list(validator(schema).iter_errors(body)) if isinstance(body, dict) else []
 
 
 def schema_problems(fixture: Fixture, api: ir.Api) -> list[str]:
     """Where a fixture's bodies break the schemas of `api`: '<fixture>: <request|response> body <pointer>: <why>'."""
-    import jsonschema
-
     op = find_operation(api, fixture.provider, fixture.operation)
     if op is None:
         return [f"{fixture.name}: operation {fixture.operation!r} is not declared"]
@@ -96,8 +102,7 @@ def schema_problems(fixture: Fixture, api: ir.Api) -> list[str]:
         if 200 <= response["status"] < 300 and op.response_schema is not None:
             checks.append(("response", response["json"], op.response_schema))
         for side, instance, schema in checks:
-            validator = jsonschema.Draft202012Validator(schema)
-            errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+            errors = sorted(validator(schema).iter_errors(instance), key=lambda e: list(e.absolute_path))
             if side == "request" and any(e.validator != "unevaluatedProperties" for e in errors):
                 # A failing part drops its annotations, so every property it declares also reads as unexpected.
                 errors = [e for e in errors if e.validator != "unevaluatedProperties"] + _undeclared(op, instance)

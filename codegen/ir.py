@@ -66,6 +66,7 @@ class Param:
     type: TypeRef
     required: bool
     description: str | None
+    source: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)

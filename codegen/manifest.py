@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
+from codegen import names
 from codegen.diagnostics import GenerationError, Location
 from codegen.ir import (
     JOB_FIELDS,
@@ -210,6 +212,29 @@ def _choice(value: str, choices: tuple[str, ...], where: Location) -> str:
     return value
 
 
+def _named(value: str, valid: Callable[[str], bool], what: str, where: Location) -> str:
+    """A manifest name checked by one of codegen.names' predicates; the error names the key and the rule."""
+    if not valid(value):
+        raise GenerationError(where, f"{value!r} is not usable as {what}")
+    return value
+
+
+_CLASS = "a class name (PascalCase ASCII letters and digits, not a keyword)"
+_METHOD = "a method name (an ASCII identifier starting with a lower-case letter, not a keyword)"
+_MODULE = (
+    "a provider name: it becomes a Python module, so lower-case ASCII letters, digits and _, starting with a letter,"
+    f" not a keyword nor one of the package's own modules ({', '.join(sorted(names.PACKAGE_MODULES))})"
+)
+
+
+def _spec_path(value: str, where: Location) -> str:
+    """A vendored document's path: relative to the manifest and below it, so nothing outside the project is read."""
+    path = PurePosixPath(value)
+    if not value or "\0" in value or "\\" in value or path.is_absolute() or ".." in path.parts:
+        raise GenerationError(where, f"{value!r} must be a relative path below the manifest's directory")
+    return value
+
+
 def _strings(values: list[Any], where: Location) -> tuple[str, ...]:
     if not all(isinstance(v, str) for v in values):
         raise GenerationError(where, "expected an array of strings")
@@ -219,15 +244,15 @@ def _strings(values: list[Any], where: Location) -> tuple[str, ...]:
 def _load_operation(data: Any, where: Location, spec_ids: set[str]) -> OperationDecl:
     t = _Table(data, where)
     op = OperationDecl(
-        name=t.get("name", str),
+        name=_named(t.get("name", str), names.is_method_name, _METHOD, where.child("name")),
         kind=_choice(t.get("kind", str), OPERATION_KINDS, where.child("kind")),
         spec=t.get("spec", str),
         method=_choice(t.get("method", str).upper(), HTTP_METHODS, where.child("method")),
         path=t.get("path", str),
         wire_path=t.get("wire_path", str, None),
         task=t.get("task", str, None),
-        request=t.get("request", str, None),
-        response=t.get("response", str, None),
+        request=_optional_class(t, "request"),
+        response=_optional_class(t, "response"),
         body=_strings(t.get("body", list, []), where.child("body")),
         constants=tuple(sorted(t.get("constants", dict, {}).items())),
     )
@@ -242,7 +267,13 @@ def _load_operation(data: Any, where: Location, spec_ids: set[str]) -> Operation
     return op
 
 
+def _optional_class(t: _Table, key: str) -> str | None:
+    value = t.get(key, str, None)
+    return None if value is None else _named(value, names.is_class_name, _CLASS, t.where.child(key))
+
+
 def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
+    _named(name, names.is_module_name, _MODULE, where)
     t = _Table(data, where)
     auth_t = t.table("auth")
     auth = Auth(header=auth_t.get("header", str), scheme=auth_t.get("scheme", str), env=auth_t.get("env", str))
@@ -264,7 +295,7 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
         specs.append(
             SpecSource(
                 id=spec_id,
-                path=s.get("path", str),
+                path=_spec_path(s.get("path", str), s.where.child("path")),
                 format=_choice(s.get("format", str), SPEC_FORMATS, s.where.child("format")),
                 url=s.get("url", str, None),
                 extract=s.get("extract", str, None),
@@ -276,8 +307,8 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
     operations = tuple(
         _load_operation(op, where.child("operations", i), spec_ids) for i, op in enumerate(t.get("operations", list))
     )
-    names = [op.name for op in operations]
-    if len(set(names)) != len(names):
+    op_names = [op.name for op in operations]
+    if len(set(op_names)) != len(op_names):
         raise GenerationError(where.child("operations"), "operation names must be unique")
     overrides_t = t.table("overrides", {})
     overrides = []
@@ -296,16 +327,20 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
         overrides.append(override)
         o.done()
     overrides_t.done()
-    jobs = _load_jobs(t.table("jobs"), names) if "jobs" in t.data else None
+    jobs = _load_jobs(t.table("jobs"), op_names) if "jobs" in t.data else None
     files, images = _load_inputs(t.table("inputs", {}))
     fake = _load_fake(t.table("fake"), jobs) if "fake" in t.data else None
     fetch = _load_fetch(t.table("fetch", {}))
     unified = _load_unified_mappings(t.table("unified", {}))
     rename = t.get("rename", dict, {})
+    for key, value in rename.items():
+        if not isinstance(value, str):
+            raise GenerationError(where.child("rename", key), "expected a string")
+        _named(value, names.is_class_name, _CLASS, where.child("rename", key))
     provider = ProviderDecl(
         name=name,
         title=t.get("title", str),
-        class_name=t.get("class_name", str),
+        class_name=_named(t.get("class_name", str), names.is_class_name, _CLASS, where.child("class_name")),
         base_url=t.get("base_url", str).rstrip("/"),
         docs_url=t.get("docs_url", str, None),
         auth=auth,
@@ -374,6 +409,8 @@ def _load_unified_tasks(t: _Table) -> tuple[UnifiedTask, ...]:
         params_t = task_t.table("params")
         params = []
         for name in params_t.data:
+            _named(name, names.is_unified_param, "a parameter name (an ASCII identifier, not a model attribute)",
+                   params_t.where.child(name))  # fmt: skip
             p = params_t.table(name)
             kind = _choice(p.get("type", str), tuple(UNIFIED_TYPES), p.where.child("type"))
             param = UnifiedParam(
@@ -397,7 +434,9 @@ def _load_unified_tasks(t: _Table) -> tuple[UnifiedTask, ...]:
             UnifiedTask(
                 id=task_id,
                 task=task_t.get("task", str),
-                class_name=task_t.get("class_name", str),
+                class_name=_named(
+                    task_t.get("class_name", str), names.is_class_name, _CLASS, task_t.where.child("class_name")
+                ),
                 description=task_t.get("description", str),
                 params=tuple(params),
             )
@@ -607,7 +646,12 @@ def load(path: Path) -> Manifest:
     root = path.resolve().parent
     top = _Table(raw, where)
     gen = top.table("generator")
-    package = gen.get("package", str)
+    package = _named(
+        gen.get("package", str),
+        names.is_module_name,
+        "a package name (a lower-case identifier)",
+        gen.where.child("package"),
+    )
     output = root / gen.get("output", str)
     templates = root / gen.get("templates", str)
     lock = root / gen.get("lock", str)

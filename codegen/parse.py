@@ -9,11 +9,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from codegen import ir
-from codegen.diagnostics import Diagnostics, GenerationError, Location, escape_pointer_token, join_pointer
+from codegen import ir, names, pycode
+from codegen.diagnostics import Diagnostics, GenerationError, Location, escape_pointer_token, join_pointer, reading
 from codegen.manifest import Manifest, OperationDecl, ProviderDecl
-from codegen.names import field_name, is_class_name, pascal_case
-from codegen.specs import Document, load_document, schema_ref_target, validate_document, validate_json_schema
+from codegen.specs import (
+    MAX_SCHEMA_DEPTH,
+    Document,
+    load_document,
+    schema_ref_target,
+    validate_document,
+    validate_json_schema,
+)
 from codegen.wire_schemas import inline_schema
 
 _PRIMITIVES: dict[str, ir.TypeKind] = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
@@ -22,7 +28,11 @@ _CONSTRAINT_KEYS = (
     "exclusiveMaximum", "multipleOf", "minItems", "maxItems",
 )  # fmt: skip
 _KIND_OF_VALUE: dict[type, ir.TypeKind] = {str: "str", int: "int", float: "float", bool: "bool"}
-_UNSUPPORTED_KEYS = ("not", "if", "then", "else", "discriminator", "patternProperties", "dependentSchemas")
+_UNSUPPORTED_KEYS = (
+    "not", "if", "then", "else", "discriminator", "patternProperties", "dependentSchemas",
+    "$dynamicRef", "$recursiveRef",
+)  # fmt: skip
+_COUNTS = ("maxLength", "minLength", "minItems", "maxItems")
 _COMPONENT_PREFIXES = ("/components/schemas/", "/$defs/", "/definitions/")
 _HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
@@ -46,7 +56,13 @@ def build_provider(
     manifest: Manifest, decl: ProviderDecl, diagnostics: Diagnostics, overlay: Mapping[str, bytes] | None = None
 ) -> ir.Provider:
     """Parse one provider's specs into its models and operations."""
-    overlay = overlay or {}
+    with reading(Location("providers.toml", join_pointer("/providers", decl.name))):
+        return _build_provider(manifest, decl, diagnostics, overlay or {})
+
+
+def _build_provider(
+    manifest: Manifest, decl: ProviderDecl, diagnostics: Diagnostics, overlay: Mapping[str, bytes]
+) -> ir.Provider:
     docs = {source.id: load_document(source, manifest.root, overlay.get(source.path)) for source in decl.specs}
     for doc in docs.values():
         validate_document(doc, diagnostics)
@@ -54,6 +70,11 @@ def build_provider(
     operations = tuple(builder.operation(op) for op in decl.operations)
     builder.report_shared_operations()
     builder.check_overrides_used()
+    reserved = names.field_reserved(manifest.templates / "runtime" / "models.py", builder.models)
+    models = {name: _name_fields(model, reserved, diagnostics) for name, model in builder.models.items()}
+    module_names = {*models, "PROVIDER", f"{decl.class_name}Client", f"Async{decl.class_name}Client"}
+    operations = tuple(_name_params(op, names.METHOD_NAMES | module_names, diagnostics) for op in operations)
+    builder.models = models
     if decl.jobs is not None:
         _check_jobs(decl.name, decl.jobs, operations, builder.models, diagnostics)
     _check_images(decl, builder.models)
@@ -69,7 +90,7 @@ def build_provider(
         docs_url=decl.docs_url,
         auth=decl.auth,
         errors=decl.errors,
-        models=tuple(builder.models.values()),
+        models=tuple(models.values()),
         operations=operations,
         spec_files=tuple(source.path for source in decl.specs),
         inputs_hash=digest.hexdigest(),
@@ -79,6 +100,46 @@ def build_provider(
         fake=decl.fake,
         unified=unified,
     )
+
+
+def _name_fields(model: ir.Model, reserved: names.Reserved, diagnostics: Diagnostics) -> ir.Model:
+    """Give a model's fields their Python names (one namespace per class); a renamed clash is a warning."""
+    assigned, clashed = names.assign((f.wire_name for f in model.fields), reserved)
+    for f in model.fields:
+        name = assigned[f.wire_name]
+        if f.wire_name in clashed:
+            diagnostics.warn(
+                _location(f.source),
+                f"property {f.wire_name!r} of {model.name} is generated as `{name}`: another property takes "
+                f"`{names.python_name(f.wire_name, reserved)}`; the wire name stays its alias",
+            )
+        elif names.python_name(f.wire_name) != name:
+            diagnostics.info(
+                _location(f.source),
+                f"property {f.wire_name!r} of {model.name} is generated as `{name}`: "
+                f"`{names.python_name(f.wire_name)}` is a name pydantic, the runtime or the module uses",
+            )
+    return replace(model, fields=tuple(replace(f, name=assigned[f.wire_name]) for f in model.fields))
+
+
+def _name_params(op: ir.Operation, reserved: frozenset[str], diagnostics: Diagnostics) -> ir.Operation:
+    """Give an operation's path and query parameters Python names that no method parameter or module name takes."""
+    assigned, clashed = names.assign((p.wire_name for p in op.params), reserved)
+    for p in op.params:
+        name = assigned[p.wire_name]
+        if p.wire_name in clashed or names.python_name(p.wire_name) != name:
+            why = "another parameter takes it" if p.wire_name in clashed else "the client method already uses it"
+            diagnostics.warn(
+                _location(p.source),
+                f"{p.location} parameter {p.wire_name!r} of {op.name} is generated as `{name}`: "
+                f"`{names.python_name(p.wire_name)}` is taken ({why}); it is still sent as {p.wire_name!r}",
+            )
+    return replace(op, params=tuple(replace(p, name=assigned[p.wire_name]) for p in op.params))
+
+
+def _location(source: str) -> Location:
+    file, _, pointer = source.partition("#")
+    return Location(file, pointer)
 
 
 def _check_jobs(
@@ -217,19 +278,28 @@ class _ProviderBuilder:
         self.overrides = {o.target: o for o in decl.overrides}
         self.used_overrides: set[str] = set()
         self.validated_schemas: set[tuple[str, str]] = set()
+        self.building: dict[str, str] = {}  # model name -> schema location, while its fields are parsed
+        self.resolving: list[str] = []  # $ref targets followed outside a model, to catch a cycle among them
+        self.depth = 0
 
     # ------------------------------------------------------------------ operations
     def operation(self, op: OperationDecl) -> ir.Operation:
         doc = self.docs[op.spec]
+        with reading(Location(doc.source.path, join_pointer("/paths", op.path))):
+            return self._operation(op, doc)
+
+    def _operation(self, op: OperationDecl, doc: Document) -> ir.Operation:
         paths = doc.data.get("paths") if isinstance(doc.data, dict) else None
         path_pointer = join_pointer("/paths", op.path)
         if not isinstance(paths, dict) or op.path not in paths:
             raise GenerationError(Location(doc.source.path, path_pointer), f"no path {op.path!r} in this document")
         path_node = _Node(doc, path_pointer, paths[op.path])
+        _expect_object(path_node)
         method = op.method.lower()
         if method not in path_node.schema:
             raise GenerationError(path_node.location, f"no {op.method} operation on {op.path!r}")
         op_node = path_node.child(method)
+        _expect_object(op_node)
         params = self._params(path_node, op_node)
         wire_path = op.wire_path or op.path
         placeholders = re.findall(r"{([^}]+)}", wire_path)
@@ -262,26 +332,30 @@ class _ProviderBuilder:
     def _params(self, path_node: _Node, op_node: _Node) -> tuple[ir.Param, ...]:
         found: dict[tuple[str, str], ir.Param] = {}
         for owner in (path_node, op_node):
-            for i in range(len(owner.schema.get("parameters", []))):
+            for i in range(len(_expect(owner, "parameters", list, []))):
                 node = self._deref(owner.child("parameters", i))
+                _expect_object(node)
                 location = node.schema.get("in")
-                name = node.schema.get("name")
+                name = _expect(node, "name", str)
                 if location not in ("path", "query"):
                     self.diag.warn(node.location, f"{location} parameter {name!r} is not supported; not generated")
                     continue
                 shape = (
-                    self._shape(node.child("schema"), pascal_case(str(name)), "request")
+                    self._shape(node.child("schema"), names.class_name(name), "request")
                     if "schema" in node.schema
                     else _Shape(ir.TypeRef("str"))
                 )
                 found[(location, name)] = ir.Param(
-                    name=field_name(name),
+                    name=name,  # the Python name is given once all models are known (_name_params)
                     wire_name=name,
                     location=location,
                     type=shape.type,
                     required=bool(node.schema.get("required")) or location == "path",
                     description=_clean_text(node.schema.get("description")) or shape.description,
+                    source=str(node.location),
                 )
+        if len({wire for _, wire in found}) != len(found):
+            raise GenerationError(op_node.location, "a path and a query parameter share one name: not supported")
         return tuple(found.values())
 
     def _request_model(self, op: OperationDecl, op_node: _Node) -> tuple[str | None, list[_Node]]:
@@ -297,12 +371,14 @@ class _ProviderBuilder:
                     )
                 return None, []
             body_node = self._deref(op_node.child("requestBody"))
-            content = body_node.schema.get("content", {})
+            content = _expect(body_node, "content", dict, {})
             if "application/json" not in content:
                 raise GenerationError(
                     body_node.location, f"unsupported request content type(s): {', '.join(content) or 'none'}"
                 )
-            sources = [body_node.child("content", "application/json", "schema")]
+            media = body_node.child("content", "application/json")
+            _expect(media, "schema", (dict, bool))
+            sources = [media.child("schema")]
         if not op.request:
             raise GenerationError(
                 op_node.location, "the operation has a request body: name its model with `request` in providers.toml"
@@ -319,13 +395,15 @@ class _ProviderBuilder:
         return node
 
     def _response_model(self, op: OperationDecl, op_node: _Node) -> tuple[str | None, _Node | None]:
-        responses = op_node.schema.get("responses", {})
+        responses = _expect(op_node, "responses", dict, {})
         for status in sorted(str(s) for s in responses):
             if not re.fullmatch(r"2\d\d", status):
                 continue
             response = self._deref(op_node.child("responses", status))
-            content = response.schema.get("content", {})
-            if "application/json" in content and "schema" in content["application/json"]:
+            content = _expect(response, "content", dict, {})
+            if "application/json" in content and "schema" in _expect(
+                response.child("content"), "application/json", dict
+            ):
                 if not op.response:
                     raise GenerationError(
                         response.location,
@@ -346,12 +424,13 @@ class _ProviderBuilder:
         for doc in self.docs.values():
             if doc.source.format != "openapi":
                 continue
-            for path, item in (doc.data.get("paths") or {}).items():
+            paths = doc.data.get("paths") if isinstance(doc.data, dict) else None
+            for path, item in (paths if isinstance(paths, dict) else {}).items():
                 for method in _HTTP_METHODS:
                     if isinstance(item, dict) and isinstance(item.get(method), dict):
                         where = Location(doc.source.path, join_pointer("/paths", path, method))
                         by_route[(method.upper(), path)].append(where)
-                        if "operationId" in item[method]:
+                        if isinstance(item[method].get("operationId"), str):
                             by_id[item[method]["operationId"]].append(where)
         for op_id, places in by_id.items():
             if len(places) > 1:
@@ -393,31 +472,56 @@ class _ProviderBuilder:
         self, name: str, role: ir.Role, sources: list[_Node], constants: tuple[tuple[str, Any], ...] = ()
     ) -> ir.Model:
         name = self._renamed(name)
-        properties: dict[str, _Node] = {}
-        required: set[str] = set()
-        description: str | None = None
-        for source in sources:
-            for part in self._object_parts(source):
-                description = description or _clean_text(part.schema.get("description"))
-                for prop in part.schema.get("properties", {}):
-                    properties[prop] = part.child("properties", prop)
-                required.update(part.schema.get("required", []))
-        fields = [self._field(name, role, wire, node, wire in required) for wire, node in properties.items()]
-        fields = self._apply_constants(name, role, fields, constants, sources[0])
-        model = ir.Model(
-            name=name, role=role, description=description, fields=tuple(fields), source=str(sources[0].location)
-        )
+        source = str(sources[0].location)
+        if name in self.building and self.building[name] != source:
+            raise GenerationError(
+                sources[0].location,
+                f"class name {name!r} is already used for a different schema at {self.building[name]}; "
+                "add a `rename` or pick another name in providers.toml",
+            )
+        self.building[name] = source
+        try:
+            properties: dict[str, _Node] = {}
+            required: set[str] = set()
+            description: str | None = None
+            for node in sources:
+                for part in self._object_parts(node, ()):
+                    description = description or _clean_text(part.schema.get("description"))
+                    for prop in _expect(part, "properties", dict, {}):
+                        properties[prop] = part.child("properties", prop)
+                    wanted = _expect(part, "required", list, [])
+                    if not all(isinstance(r, str) for r in wanted):
+                        raise GenerationError(part.location.child("required"), "expected an array of property names")
+                    required.update(wanted)
+            fields = [self._field(name, role, wire, node, wire in required) for wire, node in properties.items()]
+            fields = self._apply_constants(name, role, fields, constants, sources[0])
+        finally:
+            del self.building[name]
+        model = ir.Model(name=name, role=role, description=description, fields=tuple(fields), source=source)
         return self._register(model)
 
-    def _object_parts(self, node: _Node) -> list[_Node]:
+    def _component_model(self, name: str, role: ir.Role, node: _Node) -> _Shape:
+        """A `$ref`'d component object: built once, or a forward reference when it refers back to itself."""
+        name = self._renamed(name)
+        existing = self.models.get(name)
+        if existing is not None and existing.source == str(node.location) and existing.role == role:
+            return _Shape(ir.TypeRef("model", name=name), description=existing.description)
+        if self.building.get(name) == str(node.location):
+            # A -> B -> A: the class is being defined; refer to it by name (pydantic resolves it afterwards).
+            return _Shape(ir.TypeRef("model", name=name), description=_clean_text(node.schema.get("description")))
+        model = self._object_model(name, role, [node])
+        return _Shape(ir.TypeRef("model", name=model.name), description=model.description)
+
+    def _object_parts(self, node: _Node, seen: tuple[str, ...]) -> list[_Node]:
         node = self._deref(node)
+        if node.pointer in seen:
+            raise GenerationError(node.location, "circular allOf: a schema includes itself")
+        _expect_object(node)
         schema = node.schema
-        if not isinstance(schema, dict):
-            raise GenerationError(node.location, "expected a schema object")
         self._reject_unsupported(node)
         parts = [node] if "properties" in schema or schema.get("type") == "object" else []
-        for i, _ in enumerate(schema.get("allOf", [])):
-            parts.extend(self._object_parts(node.child("allOf", i)))
+        for i, _ in enumerate(_expect(node, "allOf", list, [])):
+            parts.extend(self._object_parts(node.child("allOf", i), (*seen, node.pointer)))
         if not parts:
             raise GenerationError(node.location, "expected an object schema (type: object with properties)")
         return parts
@@ -440,7 +544,7 @@ class _ProviderBuilder:
         by_wire = {f.wire_name: f for f in fields}
         for wire, value in constants:
             base = by_wire.get(wire) or ir.Field(
-                field_name(wire), wire, ir.TypeRef("str"), True, False, None, source=str(where.location)
+                wire, wire, ir.TypeRef("str"), True, False, None, source=str(where.location)
             )
             by_wire[wire] = replace(
                 base,
@@ -460,6 +564,10 @@ class _ProviderBuilder:
         return sorted(result, key=lambda f: order.get(f.wire_name, -1))
 
     def _field(self, model: str, role: ir.Role, wire: str, node: _Node, required: bool) -> ir.Field:
+        with reading(node.location):
+            return self._field_of(model, role, wire, node, required)
+
+    def _field_of(self, model: str, role: ir.Role, wire: str, node: _Node, required: bool) -> ir.Field:
         target = f"{model}.{wire}"
         override = self.overrides.get(target)
         if override is not None:
@@ -472,7 +580,7 @@ class _ProviderBuilder:
             self.diag.info(node.location, f"type replaced by a JSON value per providers.toml: {override.reason}")
             shape = _Shape(ir.TypeRef("any"), nullable=True, description=_clean_text(node.schema.get("description")))
         else:
-            shape = self._shape(node, model + pascal_case(wire), role)
+            shape = self._shape(node, model + names.pascal_case(wire), role)
         if override is not None and override.constraints:
             added = tuple(ir.Constraint(k, v) for k, v in override.constraints)
             kept = tuple(c for c in shape.constraints if c.keyword not in dict(override.constraints))
@@ -482,7 +590,7 @@ class _ProviderBuilder:
         if shape.default:
             has_default, default = self._coerce_default(shape, shape.default_at or node)
         return ir.Field(
-            name=field_name(wire),
+            name=wire,  # the Python name is given once all models are known (_name_fields)
             wire_name=wire,
             type=shape.type,
             required=required,
@@ -501,6 +609,15 @@ class _ProviderBuilder:
 
     def _shape(self, node: _Node, context: str, role: ir.Role) -> _Shape:
         """The type a schema node describes; `context` names an inline object model."""
+        if self.depth >= MAX_SCHEMA_DEPTH:
+            raise GenerationError(node.location, f"schema nested more than {MAX_SCHEMA_DEPTH} levels deep")
+        self.depth += 1
+        try:
+            return self._shape_of(node, context, role)
+        finally:
+            self.depth -= 1
+
+    def _shape_of(self, node: _Node, context: str, role: ir.Role) -> _Shape:
         schema = node.schema
         if schema is True or schema == {}:
             return _Shape(ir.TypeRef("any"), nullable=True)
@@ -519,30 +636,40 @@ class _ProviderBuilder:
             target_node = _Node(node.doc, pointer, target)
             component = next((pointer[len(p) :] for p in _COMPONENT_PREFIXES if pointer.startswith(p)), None)
             if component and "/" not in component and _is_object(target):
-                model = self._object_model(pascal_case(component), role, [target_node])
-                inner = _Shape(ir.TypeRef("model", name=model.name), description=model.description)
+                inner = self._component_model(names.class_name(_unescape(component)), role, target_node)
+            elif pointer in self.resolving:
+                raise GenerationError(
+                    node.location.child("$ref"), "recursive schema that is not a named object: not supported"
+                )
             else:
-                inner = self._shape(target_node, pascal_case(component) if component else context, role)
+                self.resolving.append(pointer)
+                try:
+                    inner = self._shape(
+                        target_node, names.class_name(_unescape(component)) if component else context, role
+                    )
+                finally:
+                    self.resolving.pop()
             return _merge(outer, inner)
         for key in ("anyOf", "oneOf"):
             if key in schema:
+                _expect(node, key, list)
                 return _merge(outer, self._union(node, key, context, role))
         if "allOf" in schema:
-            members = schema["allOf"]
+            members = _expect(node, "allOf", list)
             if len(members) == 1 and not _has_own_type(schema):
                 return _merge(outer, self._shape(node.child("allOf", 0), context, role))
             model = self._object_model(context, role, [node])
             return replace(outer, type=ir.TypeRef("model", name=model.name))
-        types = schema.get("type")
+        types = _expect(node, "type", (str, list), None)
         if isinstance(types, list):
             non_null = [t for t in types if t != "null"]
             if len(non_null) != 1:
                 raise GenerationError(node.location.child("type"), f"unsupported schema construct: type {types!r}")
             outer = replace(outer, nullable=outer.nullable or "null" in types)
             types = non_null[0]
-        constraints = _constraints(schema)
+        constraints = self._constraints(node)
         if "const" in schema or "enum" in schema:
-            values = [schema["const"]] if "const" in schema else list(schema["enum"])
+            values = [schema["const"]] if "const" in schema else list(_expect(node, "enum", list))
             nullable = outer.nullable or None in values
             values = [v for v in values if v is not None]
             if not values or not all(isinstance(v, (str, int, float, bool)) for v in values):
@@ -557,20 +684,25 @@ class _ProviderBuilder:
         if types == "array":
             item = (
                 self._shape(node.child("items"), context + "Item", role)
-                if "items" in schema
+                if _expect(node, "items", (dict, bool), None) is not None
                 else _Shape(ir.TypeRef("any"))
             )
             item_type = item.type if not item.nullable or item.type.kind == "any" else ir.TypeRef("any")
             return replace(outer, type=ir.TypeRef("list", item=item_type), constraints=constraints)
         if types == "object" or "properties" in schema:
-            if schema.get("properties"):
+            if _expect(node, "properties", dict, {}):
                 title = schema.get("title")
                 name = (
-                    title if isinstance(title, str) and is_class_name(title) and title not in self.models else context
+                    title
+                    if isinstance(title, str)
+                    and names.is_class_name(title)
+                    and title not in self.models
+                    and title not in self.building
+                    else context
                 )
                 model = self._object_model(name, role, [node])
                 return replace(outer, type=ir.TypeRef("model", name=model.name))
-            extra = schema.get("additionalProperties", True)
+            extra = _expect(node, "additionalProperties", (dict, bool), True)
             value = (
                 self._shape(node.child("additionalProperties"), context + "Value", role).type
                 if isinstance(extra, dict) and extra
@@ -582,6 +714,41 @@ class _ProviderBuilder:
         if types == "null":
             return replace(outer, nullable=True)
         raise GenerationError(node.location.child("type"), f"unsupported schema type {types!r}")
+
+    def _constraints(self, node: _Node) -> tuple[ir.Constraint, ...]:
+        """The validation keywords of a schema, checked: a malformed one is an error naming it."""
+        schema = node.schema
+        for key in _CONSTRAINT_KEYS:
+            if key not in schema:
+                continue
+            value = schema[key]
+            where = node.location.child(key)
+            if key == "pattern":
+                if not isinstance(value, str):
+                    raise GenerationError(where, "a pattern must be a string")
+                problem = _pattern_problem(value)
+                if problem is not None and not _pydantic_accepts(value):
+                    raise GenerationError(where, f"invalid regular expression {pycode.comment(value[:80])}: {problem}")
+            elif key in _COUNTS:
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise GenerationError(where, f"{key} must be a non-negative integer, got {_short(value)}")
+            elif key in ("exclusiveMinimum", "exclusiveMaximum") and isinstance(value, bool):
+                continue
+            elif isinstance(value, bool) or not isinstance(value, int | float):
+                raise GenerationError(where, f"{key} must be a number, got {_short(value)}")
+            elif key == "multipleOf" and value <= 0:
+                raise GenerationError(where, f"multipleOf must be greater than 0, got {value}")
+        found = _constraints(schema)
+        pattern = next((c for c in found if c.keyword == "pattern"), None)
+        # Python's re (the fake provider's jsonschema) accepts look-around and back-references, pydantic-core not.
+        if pattern is not None and not _pydantic_accepts(str(pattern.value)):
+            self.diag.warn(
+                node.location.child("pattern"),
+                "pydantic's regular-expression engine does not support this pattern (look-around or a back-reference);"
+                " it is not enforced by the generated model",
+            )
+            found = tuple(c for c in found if c is not pattern)
+        return found
 
     def _union(self, node: _Node, key: str, context: str, role: ir.Role) -> _Shape:
         members = node.schema[key]
@@ -644,6 +811,63 @@ def _merge(outer: _Shape, inner: _Shape) -> _Shape:
         default=outer.default or inner.default,
         default_at=outer.default_at if outer.default else inner.default_at,
     )
+
+
+def _expect(node: _Node, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+    """`node.schema[key]` checked to be of `kind`; a missing key gives `default` (an error when there is none)."""
+    _expect_object(node)
+    if key not in node.schema:
+        if default is ...:
+            raise GenerationError(node.location, f"missing {key!r}")
+        return default
+    value = node.schema[key]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        raise GenerationError(node.location.child(key), f"expected {_kind(kind)} for {key!r}, got {_short(value)}")
+    return value
+
+
+def _expect_object(node: _Node) -> None:
+    if not isinstance(node.schema, dict):
+        raise GenerationError(node.location, f"expected an object, got {_short(node.schema)}")
+
+
+def _kind(kind: type | tuple[type, ...]) -> str:
+    words = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "an integer"}
+    return " or ".join(words.get(k, k.__name__) for k in (kind if isinstance(kind, tuple) else (kind,)))
+
+
+def _short(value: Any) -> str:
+    """A value named in an error: its JSON type, and the value itself when it is short."""
+    kind = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number"
+    )
+    shown = repr(value)
+    return f"{kind} ({pycode.comment(shown)})" if len(shown) <= 40 and not isinstance(value, dict | list) else kind
+
+
+def _unescape(token: str) -> str:
+    return token.replace("~1", "/").replace("~0", "~")
+
+
+def _pattern_problem(pattern: str) -> str | None:
+    """Why `pattern` is not a regular expression (None when it is)."""
+    try:
+        re.compile(pattern)
+    except (re.error, RecursionError, OverflowError) as exc:
+        return str(exc)
+    return None
+
+
+def _pydantic_accepts(pattern: str) -> bool:
+    """Whether pydantic-core's regex engine compiles `pattern` (it lacks look-around and back-references)."""
+    from pydantic_core import SchemaError, SchemaValidator, core_schema
+
+    try:
+        SchemaValidator(core_schema.str_schema(pattern=pattern))
+    except SchemaError:
+        return False
+    return True
 
 
 def _constraints(schema: dict[str, Any]) -> tuple[ir.Constraint, ...]:

@@ -1,15 +1,115 @@
-"""Read vendored documents, resolve JSON pointers and `$ref`s, and report spec defects as warnings."""
+"""Read vendored documents, resolve JSON pointers and `$ref`s, and report spec defects as warnings.
+
+Nothing here follows a reference out of the document: our own `$ref` resolution takes `#/...` only, and the OpenAPI
+validator runs on a copy without the others, with handlers that refuse every URI scheme. Files are read only when
+they are regular files below a size cap, so a FIFO or a device named in a manifest cannot block a run.
+"""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+import math
+import os
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codegen.diagnostics import Diagnostics, GenerationError, Location, escape_pointer_token
+from codegen.diagnostics import Diagnostics, GenerationError, Location, escape_pointer_token, join_pointer, reading
 from codegen.manifest import SpecSource
+
+MAX_DOCUMENT_BYTES = 20_000_000
+MAX_DOCUMENT_DEPTH = 128  # JSON nesting; real OpenAPI documents stay below 40
+MAX_SCHEMA_DEPTH = 64  # schemas within schemas, through $refs too
+_REFERENCE_KEYS = ("$ref", "$dynamicRef", "$recursiveRef")
+_BASE_KEYS = (
+    "$id",
+    "$schema",
+    "$anchor",
+    "$dynamicAnchor",
+)  # change where references resolve: dropped for the validator
+
+
+def read_regular(path: Path, where: Location, limit: int = MAX_DOCUMENT_BYTES) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes, else an error naming `where`.
+
+    A FIFO, device, directory, symlink loop or oversized file is refused from its `stat`, before any open that could
+    block or read without end.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise GenerationError(where, "file not found") from None
+    except OSError as exc:
+        raise GenerationError(where, f"cannot read: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise GenerationError(where, "not a regular file")
+    if info.st_size > limit:
+        raise GenerationError(where, f"{info.st_size} bytes: larger than the {limit}-byte limit")
+    with open(path, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise GenerationError(where, f"larger than the {limit}-byte limit")
+    return data
+
+
+def parse_json(raw: bytes, where: Location) -> Any:
+    """Strict JSON: no NaN or infinities, numbers Python can hold, bounded nesting, no lone surrogates."""
+    try:
+        data = json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float)
+    except json.JSONDecodeError as exc:
+        raise GenerationError(where, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except UnicodeDecodeError as exc:
+        raise GenerationError(where, f"not UTF-8 text: {exc}") from None
+    except RecursionError:
+        raise GenerationError(where, f"JSON nested more than {MAX_DOCUMENT_DEPTH} levels deep") from None
+    except ValueError as exc:  # an integer too long to convert, NaN, Infinity
+        raise GenerationError(where, f"invalid JSON number: {str(exc).split(';')[0]}") from None
+    for pointer, value, depth in _walk(data):
+        if depth > MAX_DOCUMENT_DEPTH:
+            raise GenerationError(
+                Location(where.file, pointer), f"JSON nested more than {MAX_DOCUMENT_DEPTH} levels deep"
+            )
+        if isinstance(value, str) and _has_lone_surrogate(value):
+            raise GenerationError(Location(where.file, pointer), "a string holds a lone UTF-16 surrogate (not text)")
+    return data
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is too large for a float")
+    return value
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _walk(data: Any) -> Iterator[tuple[str, Any, int]]:
+    """Every value and object key of a JSON document with its pointer and depth, without recursion."""
+    stack: list[tuple[str, Any, int]] = [("", data, 0)]
+    while stack:
+        pointer, value, depth = stack.pop()
+        yield pointer, value, depth
+        if isinstance(value, dict):
+            for key, item in value.items():
+                child = join_pointer(pointer, key)
+                yield child, key, depth + 1
+                stack.append((child, item, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((join_pointer(pointer, i), item, depth + 1) for i, item in enumerate(value))
 
 
 @dataclass(frozen=True)
@@ -53,18 +153,11 @@ def resolve_pointer(data: Any, pointer: str, where: Location) -> Any:
 def load_document(source: SpecSource, root: Path, raw: bytes | None = None) -> Document:
     """Read one vendored file (or `raw`, a candidate copy); invalid JSON is an error naming file, line and column."""
     if raw is None:
-        try:
-            raw = (root / source.path).read_bytes()
-        except FileNotFoundError:
-            raise GenerationError(Location(source.path), "vendored spec file not found") from None
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise GenerationError(
-            Location(source.path), f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise GenerationError(Location(source.path), f"not UTF-8 text: {exc}") from None
+        raw = read_regular(root / source.path, Location(source.path))
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        raise GenerationError(Location(source.path), f"larger than the {MAX_DOCUMENT_BYTES}-byte limit")
+    with reading(Location(source.path)):
+        data = parse_json(raw, Location(source.path))
     if source.format == "openapi" and not is_supported_openapi(data):
         version = data.get("openapi") if isinstance(data, dict) else None
         raise GenerationError(
@@ -83,11 +176,20 @@ def validate_document(doc: Document, diagnostics: Diagnostics) -> None:
     """Validate an OpenAPI document; each defect becomes a warning with its pointer."""
     if doc.source.format != "openapi":
         return
+    with reading(doc.location):
+        _validate_openapi(doc, diagnostics)
+
+
+def _validate_openapi(doc: Document, diagnostics: Diagnostics) -> None:
     from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
 
-    validator_cls = OpenAPIV31SpecValidator if str(doc.data["openapi"]).startswith("3.1") else OpenAPIV30SpecValidator
+    base = OpenAPIV31SpecValidator if str(doc.data["openapi"]).startswith("3.1") else OpenAPIV30SpecValidator
+    local, refused = local_only(doc.data)
+    for pointer, message in refused:
+        diagnostics.warn(Location(doc.source.path, pointer), message)
+    validator_cls = type("LocalOnly" + base.__name__, (base,), {"resolver_handlers": _RefuseEveryScheme()})
     try:
-        errors = list(validator_cls(doc.data).iter_errors())
+        errors = list(validator_cls(local).iter_errors())
     except Exception as exc:  # the validator gives up on e.g. a dangling $ref; parsing reports it with its pointer
         diagnostics.warn(doc.location, f"OpenAPI validation stopped early: {type(exc).__name__}")
         return
@@ -97,6 +199,67 @@ def validate_document(doc: Document, diagnostics: Diagnostics) -> None:
         diagnostics.warn(
             Location(doc.source.path, pointer), f"not valid OpenAPI {doc.data['openapi']}: {detail.message}"
         )
+
+
+class ExternalReferenceRefused(Exception):
+    """The validator tried to leave the document."""
+
+
+def _refuse(uri: str) -> Any:
+    raise ExternalReferenceRefused(uri)
+
+
+class _RefuseEveryScheme(dict[str, Any]):
+    """Resolver handlers for the validator: every URI scheme (also none) refused, no fall-back to urlopen."""
+
+    def __contains__(self, scheme: object) -> bool:
+        return True
+
+    def __getitem__(self, scheme: str) -> Any:
+        return _refuse
+
+    def get(self, scheme: str, default: Any = None) -> Any:
+        return _refuse
+
+
+def local_only(data: Any) -> tuple[Any, list[tuple[str, str]]]:
+    """A copy of a document without references that leave it, and (pointer, warning) for each one removed.
+
+    A schema holding a `$ref` (or `$dynamicRef`) to anything but '#/...' becomes `{}`; `$id`, `$schema` and anchors,
+    which would move the base references resolve against, are dropped.
+    """
+    refused: list[tuple[str, str]] = []
+    dirty = sorted(
+        (pointer for pointer, node, _ in _walk(data) if isinstance(node, dict) and _leaves(node, pointer)),
+        key=lambda pointer: pointer.count("/"),
+    )
+    if not dirty:
+        return data, refused
+    clean = copy.deepcopy(data)
+    for pointer in dirty:
+        try:
+            node = resolve_pointer(clean, pointer, Location(""))
+        except GenerationError:
+            continue  # below a node already replaced
+        for key in _REFERENCE_KEYS:
+            if key in node and not _is_local(key, node[key]):
+                message = f"reference {node[key]!r} leaves the document: not followed (only '#/...' references are)"
+                refused.append((join_pointer(pointer, key), message))
+                node.clear()
+        for key in _BASE_KEYS:
+            node.pop(key, None)
+    return clean, refused
+
+
+def _is_local(key: str, ref: Any) -> bool:
+    return key == "$ref" and isinstance(ref, str) and ref.startswith("#")
+
+
+def _leaves(node: dict[str, Any], pointer: str) -> bool:
+    """Whether a schema node holds a reference out of the document or a keyword that moves the base URI."""
+    return any(k in node and not _is_local(k, node[k]) for k in _REFERENCE_KEYS) or (
+        pointer != "" and any(k in node for k in _BASE_KEYS)
+    )
 
 
 def _most_specific(error: Any) -> Any:
@@ -133,19 +296,19 @@ def schema_ref_target(doc: Document, ref: str, where: Location) -> tuple[str, An
 def check_lock(lock_path: Path, root: Path, spec_paths: list[str], diagnostics: Diagnostics) -> None:
     """Warn where a vendored file is missing from the lock or differs from the copy it records."""
     where = Location(lock_path.relative_to(root).as_posix() if lock_path.is_relative_to(root) else str(lock_path))
-    try:
-        entries = json.loads(lock_path.read_text(encoding="utf-8")).get("files", {})
-    except FileNotFoundError:
+    if not lock_path.exists():
         diagnostics.warn(where, "no lock file: the provenance of the vendored specs is not recorded")
         return
-    except (json.JSONDecodeError, AttributeError) as exc:
+    try:
+        entries = json.loads(read_regular(lock_path, where)).get("files", {})
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as exc:
         raise GenerationError(where, f"invalid lock file: {exc}") from None
     for path in spec_paths:
         entry = entries.get(path)
         if entry is None:
             diagnostics.warn(where.child("files", path), "vendored file has no lock entry (url, sha256, date, origin)")
             continue
-        actual = hashlib.sha256((root / path).read_bytes()).hexdigest()
+        actual = hashlib.sha256(read_regular(root / path, Location(path))).hexdigest()
         if entry.get("sha256") != actual:
             diagnostics.warn(
                 Location(path),
