@@ -3,7 +3,7 @@ PY := .venv/bin/python
 
 .venv/bin/python:
 	python3 -m venv .venv
-	.venv/bin/pip install -q -e '.[dev]'
+	.venv/bin/pip install -q -e './generated[cli,testing]' -e '.[dev]'
 
 .PHONY: run generate check demo lint test bench
 run: generate check demo               ## the main job: regenerate, prove it is up to date, run it against the fake

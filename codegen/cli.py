@@ -105,7 +105,7 @@ def render(
         files = format_python(rendered)
         verify.check_names(files, api, str(files[f"{manifest.package}/_runtime/base_client.py"]))
     if only is None:
-        return files, [manifest.package]
+        return files, [manifest.package, "pyproject.toml"]
     scopes = [f"{manifest.package}/{p.name}" for p in api.providers]
     return {path: text for path, text in files.items() if path.startswith(tuple(s + "/" for s in scopes))}, scopes
 

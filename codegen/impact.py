@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,7 +73,7 @@ def assess(
 ) -> Impact:
     """Render the SDK from the vendored specs (or `base`) and from the candidates, and compare the two."""
     only = None if len(providers) == len(manifest.providers) else frozenset(providers)
-    impact = Impact(version=project_version(manifest.root))
+    impact = Impact(version=manifest.distribution.version)
     base_api = build_api(manifest, only, Diagnostics(), overlay=base)
     try:
         candidate_api = build_api(manifest, only, Diagnostics(), overlay=candidates)
@@ -130,16 +129,6 @@ def compare_surfaces(base: Mapping[str, str], candidate: Mapping[str, str]) -> l
                 SurfaceChange(f"{old.kind}-changed", symbol, f"{old.display} → {new.display}", _bump(old, new))
             )
     return changes
-
-
-def project_version(root: Path) -> str | None:
-    """The version in the project's pyproject.toml, if there is one."""
-    try:
-        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (FileNotFoundError, tomllib.TOMLDecodeError):
-        return None
-    version = data.get("project", {}).get("version")
-    return version if isinstance(version, str) else None
 
 
 def next_version(version: str, bump: str) -> str:

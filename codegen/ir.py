@@ -263,9 +263,19 @@ class UnifiedMapping:
 
 
 @dataclass(frozen=True)
+class Distribution:
+    """The generated SDK as a distribution (`generated/pyproject.toml`): name, version, one-line summary."""
+
+    name: str
+    version: str
+    description: str
+
+
+@dataclass(frozen=True)
 class Api:
     """All providers of one SDK package."""
 
     package: str
     providers: tuple[Provider, ...]
     unified: tuple[UnifiedTask, ...] = ()
+    distribution: Distribution = field(default_factory=lambda: Distribution("kling-sdk", "0.0.0", ""))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -16,6 +17,7 @@ from codegen.ir import (
     JOB_FIELDS,
     JOB_STATES,
     Auth,
+    Distribution,
     ErrorShape,
     FakeDecl,
     FileTransport,
@@ -154,6 +156,7 @@ class Manifest:
     providers: tuple[ProviderDecl, ...]
     fetch: FetchSettings = FetchSettings()
     unified: tuple[UnifiedTask, ...] = ()
+    distribution: Distribution = field(default_factory=lambda: Distribution("kling-sdk", "0.0.0", ""))
 
     def provider(self, name: str) -> ProviderDecl:
         """The provider with this name."""
@@ -655,6 +658,20 @@ def load(path: Path) -> Manifest:
     output = root / gen.get("output", str)
     templates = root / gen.get("templates", str)
     lock = root / gen.get("lock", str)
+    distribution = Distribution(
+        name=_named(
+            gen.get("distribution", str, package.replace("_", "-")),
+            _is_distribution_name,
+            "a distribution name (letters, digits, '-', '_', '.')",
+            gen.where.child("distribution"),
+        ),
+        version=_named(
+            gen.get("version", str, "0.0.0"), _is_version, "a version such as 1.2.3", gen.where.child("version")
+        ),
+        description=_named(
+            gen.get("description", str, ""), _is_summary, "one line of printable text", gen.where.child("description")
+        ),
+    )
     gen.done()
     providers_t = top.table("providers")
     providers = tuple(
@@ -675,4 +692,20 @@ def load(path: Path) -> Manifest:
         providers=providers,
         fetch=fetch,
         unified=unified,
+        distribution=distribution,
     )
+
+
+def _is_distribution_name(text: str) -> bool:
+    """A PEP 508 project name."""
+    return bool(re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", text))
+
+
+def _is_version(text: str) -> bool:
+    """A plain release version (PEP 440 public version without local part)."""
+    return bool(re.fullmatch(r"\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?", text))
+
+
+def _is_summary(text: str) -> bool:
+    """One line of printable text (it lands in a TOML string and in docstrings)."""
+    return len(text) <= 300 and all(c.isprintable() for c in text)

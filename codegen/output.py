@@ -44,6 +44,9 @@ def existing_files(output: Path, scopes: list[str]) -> set[str]:
     found: set[str] = set()
     for scope in scopes:
         base = output / scope
+        if base.is_file():
+            found.add(scope)
+            continue
         if not base.exists():
             continue
         for path in base.rglob("*"):

@@ -49,7 +49,12 @@ def build_api(
         for decl in manifest.providers
         if only is None or decl.name in only
     )
-    return ir.Api(package=manifest.package, providers=providers, unified=manifest.unified)
+    return ir.Api(
+        package=manifest.package,
+        providers=providers,
+        unified=manifest.unified,
+        distribution=manifest.distribution,
+    )
 
 
 def build_provider(

@@ -209,6 +209,12 @@ def scan_for_api_keys() -> Iterator[None]:
     previous = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
+    # The hooks prove themselves now, so a run of any subset of the suite (one file, -k) is scanned as well.
+    probe = errors.KlingError("key scan self-test")
+    logging.getLogger("kling_sdk").debug("key scan self-test")
+    assert probe in _seen_errors and any("key scan self-test" in line for line in _log_lines), (
+        "the key scan's recording hooks are broken"
+    )
     try:
         yield
     finally:
@@ -216,6 +222,5 @@ def scan_for_api_keys() -> Iterator[None]:
         root.setLevel(previous)
         for step in undo:
             step()
-    assert _seen_errors and _log_lines, "the scan saw nothing: the recording hooks are broken"
     leaks = find_leaks(texts_to_scan(_seen_errors, _log_lines, _seen_clients))
     assert not leaks, f"API key found in {len(leaks)} error/log/client texts, e.g. {leaks[0][:200]}"

@@ -165,3 +165,11 @@ def test_providers_lists_capabilities(capsys: pytest.CaptureFixture[str], monkey
     assert main(["providers"]) == 0
     shown = capsys.readouterr().out
     assert "(task not served)" in shown and "FAL_KEY" in shown
+
+
+@pytest.mark.parametrize("argv", [["--no-such-option"], ["no-such-command"], ["text-to-video"], ["status"]])
+def test_a_usage_error_is_a_message_and_exit_2_not_a_traceback(argv: list[str], tmp_path: Path) -> None:
+    done = kling(*argv, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip(), "a usage error says what is wrong"

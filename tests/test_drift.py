@@ -14,6 +14,8 @@ import pytest
 
 from codegen.cli import main
 from codegen.drift import RULES
+from codegen.impact import next_version
+from codegen.manifest import load
 
 ROOT = Path(__file__).resolve().parents[1]
 FAL_I2V = "fal/kling-video-v2.6-pro-image-to-video.json"
@@ -316,7 +318,12 @@ def test_impact_lists_generated_changes_semver_and_fixtures_that_would_break(
     code, report = _drift(capsys, "--against", str(candidate))
     assert code == 1
     impact = report["impact"]
-    assert impact["semver"] == "major" and impact["version"] == "0.1.0" and impact["next_version"] == "0.2.0"
+    version = load(ROOT / "providers.toml").distribution.version
+    assert (
+        impact["semver"] == "major"
+        and impact["version"] == version
+        and impact["next_version"] == next_version(version, "major")
+    )
     generated = {(g["change"], g["symbol"]) for g in impact["generated"]}
     assert ("field-added", "kling_sdk.fal.models.ImageToVideoRequest.seed") in generated
     assert ("field-changed", "kling_sdk.fal.models.ImageToVideoRequest.prompt") in generated

@@ -1,4 +1,4 @@
-"""`kling`: the end-user command line (typer + rich), installed with `pip install 'kling-codegen[cli]'`.
+"""`kling`: the end-user command line (typer + rich), installed with the SDK's `cli` extra.
 
 Exit codes (also in `kling --help` and the README):
 
@@ -25,6 +25,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from .app import run
     except ImportError as exc:  # typer / rich are an optional extra
-        print(f"kling: {exc.name} is missing; install the CLI with: pip install 'kling-codegen[cli]'", file=sys.stderr)
+        from .. import DISTRIBUTION
+
+        print(f"kling: {exc.name} is missing; install the CLI with: pip install '{DISTRIBUTION}[cli]'", file=sys.stderr)
         return 2
     return run(list(sys.argv[1:] if argv is None else argv))

@@ -10,7 +10,6 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -84,13 +83,29 @@ def run(argv: list[str]) -> int:
         result = app(argv, prog_name="kling", standalone_mode=False)
     except Stop as stop:
         return int(stop.code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         err.print("interrupted")
         return int(ExitCode.INTERRUPTED)
-    except click.ClickException as exc:  # usage errors
-        exc.show()
-        return int(exc.exit_code)
+    except _USAGE_ERRORS as exc:  # an unknown option or command, a bad value: typer's message, no traceback
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err.print(f"error: {exc}", highlight=False)
+        return int(getattr(exc, "exit_code", ExitCode.USAGE))
     return result if isinstance(result, int) else int(ExitCode.OK)
+
+
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """What a usage error is raised as: typer's own bundled click (recent typer), or click's (older typer)."""
+    try:
+        from click import ClickException
+    except ImportError:  # recent typer no longer depends on click
+        return (typer.TyperException,)
+    return (typer.TyperException, ClickException)
+
+
+_USAGE_ERRORS = _usage_errors()
 
 
 # ---------------------------------------------------------------------------------------------- shared options
