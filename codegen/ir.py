@@ -154,6 +154,7 @@ class JobDecl:
     stream: StreamDecl | None
     idempotency_header: str | None
     lookup: LookupDecl | None = None
+    cancelled_codes: tuple[str, ...] = ()  # failure codes that mean the job was cancelled, not that it failed
 
 
 @dataclass(frozen=True)

@@ -499,6 +499,7 @@ def _load_jobs(t: _Table, names: list[str]) -> JobDecl:
         stream=stream,
         idempotency_header=t.get("idempotency_header", str, None),
         lookup=lookup,
+        cancelled_codes=_strings(t.get("cancelled_codes", list, []), t.where.child("cancelled_codes")),
     )
     t.done()
     return decl

@@ -21,6 +21,7 @@ from kling_sdk._runtime.errors import (
     AuthenticationError,
     DownloadError,
     GenerationFailedError,
+    JobCancelledError,
     SubmitOutcomeUnknownError,
 )
 from kling_sdk.testing import FakeServer, Fault, load_protocols, sample_video, serve
@@ -214,7 +215,28 @@ def test_an_unknown_status_value_is_followed_to_the_end(fake: FakeServer, provid
     assert states[-1] == "succeeded"
 
 
-@pytest.mark.parametrize("provider", ["oxen", "sunra", "fal"])
+CANCELLING = [
+    p for p, proto in load_protocols()["providers"].items() if any(r["kind"] == "cancel" for r in proto["routes"])
+]
+
+
+@both
+@pytest.mark.parametrize("provider", CANCELLING)
+async def test_a_cancelled_job_ends_cancelled_on_every_provider(
+    fake: FakeServer, provider: str, is_async: bool
+) -> None:
+    client = fake.client(provider, api_key=API_KEY, is_async=is_async)
+    method, body = _run_method(provider)
+    job = await call(client, method.replace("run_", "submit_"), body)
+    await call(client, "cancel", job)
+    status = await call(client, "wait", job, raise_on_failure=False, stream=False)
+    assert status.state == "cancelled", status.raw_status
+    with pytest.raises(JobCancelledError) as info:
+        await call(client, "wait", job.id)
+    assert info.value.job_id == job.id
+
+
+@pytest.mark.parametrize("provider", CANCELLING)
 def test_cancel_moves_a_job_to_cancelled(fake: FakeServer, provider: str) -> None:
     client = fake.client(provider, api_key=API_KEY)
     method, body = _run_method(provider)

@@ -116,6 +116,7 @@ class JobProtocol:
     stream: StreamSpec | None = None
     idempotency_header: str | None = None
     lookup: JobLookup | None = None
+    cancelled_codes: tuple[str, ...] = ()  # a failure with one of these codes is a cancellation
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,8 @@ def read_status(
         state = "failed"
     if state == "failed":
         failure = _failure(protocol, document, raw_status)
+        if failure.code is not None and failure.code in protocol.cancelled_codes:
+            state = "cancelled"  # e.g. fal: COMPLETED with error_type request_cancelled
     position = pick(document, protocol.queue_position)
     return JobStatus(
         job_id=job_id,
