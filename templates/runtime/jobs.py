@@ -30,6 +30,7 @@ __all__ = [
     "StreamSpec",
     "VideoResult",
     "find_listed_job",
+    "find_listed_jobs",
     "poll_delay",
     "read_status",
     "read_video",
@@ -313,6 +314,15 @@ def find_listed_job(
 
     Jobs in `exclude` (already claimed by other requests) are skipped, so identical requests each find their own.
     """
+    found = find_listed_jobs(lookup, listings, body, since, exclude)
+    return found[0] if found else None
+
+
+def find_listed_jobs(
+    lookup: JobLookup, listings: Sequence[Any], body: Mapping[str, Any], since: float, exclude: Collection[str]
+) -> list[str]:
+    """Every listed job that matches the request body, submitted at or after `since` and not in `exclude`,
+    earliest first (a job listed under several filter values counts once)."""
     found: list[tuple[float, str]] = []
     for listing in listings:
         items = pick(listing, lookup.items)
@@ -323,4 +333,4 @@ def find_listed_job(
                 continue
             if all(pick(item, (pointer,)) == body.get(name) for name, pointer in lookup.match):
                 found.append((float(submitted), str(job_id)))
-    return min(found)[1] if found else None
+    return list(dict.fromkeys(job_id for _, job_id in sorted(found)))

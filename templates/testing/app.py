@@ -362,7 +362,7 @@ class FakeProvider:
             self.calls[f"{provider}.{route['kind']}.{route['operation']}"] += 1
         fault = self._take_fault(provider, route)
         if fault is not None and fault.latency:
-            await self.sleep(fault.latency)
+            await self.pause(fault.latency, self.closing.is_set)  # a shutdown does not wait for it
         if fault is not None and fault.status is not None:
             return await _send(send, self._fault_response(provider, request, fault))
         if route["kind"] not in ("download", "upload_put") and not self._authorised(provider, request):
