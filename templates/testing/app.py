@@ -677,7 +677,7 @@ class FakeProvider:
             if stored is None:
                 return _Response(404, b"no such upload", {"content-type": "text/plain"})
             data = stored
-        return _ranged(data, request.headers.get("range"), request.method == "HEAD")
+        return _ranged(data, request.headers.get("range"), request.method == "HEAD", request.headers.get("if-range"))
 
     async def _on_stream(self, provider: str, route: Any, job: _Job, request: _Request, fault: Any) -> _Response:
 
@@ -851,11 +851,14 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> _Res
     return _Response(status, json.dumps(body).encode(), {"content-type": "application/json", **(headers or {})})
 
 
-def _ranged(data: bytes, header: str | None, head: bool) -> _Response:
-    """A file answer with Content-Length and single-range support (206 / 416)."""
-    headers = {"content-type": "video/mp4", "accept-ranges": "bytes", "last-modified": formatdate(0, usegmt=True)}
+def _ranged(data: bytes, header: str | None, head: bool, if_range: str | None = None) -> _Response:
+    """A file answer with Content-Length, ETag, Last-Modified and single-range support (206 / 416); a Range whose
+    If-Range no longer matches gets the whole file (200)."""
+    etag = '"' + hashlib.sha256(data).hexdigest()[:20] + '"'
+    modified = formatdate(0, usegmt=True)
+    headers = {"content-type": "video/mp4", "accept-ranges": "bytes", "last-modified": modified, "etag": etag}
     total = len(data)
-    if header and header.startswith("bytes="):
+    if header and header.startswith("bytes=") and if_range in (None, etag, modified):
         first, _, last = header.removeprefix("bytes=").split(",")[0].strip().partition("-")
         if first == "":
             start, end = max(0, total - int(last or 0)), total - 1
