@@ -6,6 +6,7 @@ import json
 import os
 import random
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -95,6 +96,58 @@ def test_200_jobs_killed_twice_at_random_moments_are_each_submitted_exactly_once
     # a rerun has nothing left to do
     again = subprocess.run(command, env=environment(), capture_output=True, text=True, timeout=120)
     assert again.returncode == 1 and sum(app.submit_counts(PROVIDER).values()) == LINES
+
+
+def test_a_second_batch_on_the_same_out_refuses_at_once_naming_the_run_that_holds_it(
+    fake: FakeServer, tmp_path: Path
+) -> None:
+    lines = 40
+    jobs = write_jobs(tmp_path / "jobs.jsonl", lines)
+    out = tmp_path / "out"
+    fake.app.inject(PROVIDER, "submit", latency=2.0, times=16)  # the first run is busy for a while
+    command = batch_command(jobs, out, fake)
+    first = subprocess.Popen(command, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    waited = time.monotonic()
+    while fake.app.count(PROVIDER, "submit") == 0 and time.monotonic() - waited < 30:
+        time.sleep(0.02)
+    started = time.monotonic()
+    second = subprocess.run(command, env=environment(), capture_output=True, text=True, timeout=60)
+    refused_in = time.monotonic() - started
+    assert first.poll() is None, "the first run ended before the second could be refused"
+    message = " ".join(second.stderr.split())
+    assert second.returncode == 2, message
+    assert f"pid {first.pid}" in message and socket.gethostname() in message and "since" in message, message
+    assert refused_in < 10
+    assert first.wait(120) == 0, first.stderr.read() if first.stderr else ""
+    if first.stderr:
+        first.stderr.close()
+    submits = fake.app.submit_counts(PROVIDER)
+    assert sum(submits.values()) == lines and sorted(set(submits.values())) == [1]  # nothing was sent twice
+
+
+def test_the_journal_lock_is_exclusive_and_dies_with_its_process(tmp_path: Path) -> None:
+    from kling_sdk.cli.journal import JournalBusyError, JournalLock
+
+    with JournalLock(tmp_path) as held:
+        with pytest.raises(JournalBusyError, match=f"pid {os.getpid()}"):
+            JournalLock(tmp_path).acquire()
+        assert held.holder["pid"] == os.getpid()
+    JournalLock(tmp_path).acquire().release()  # released: free again
+    # a process killed while holding it leaves the file but not the lock
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; from kling_sdk.cli.journal import JournalLock;"
+         f" lock = JournalLock(Path({str(tmp_path)!r})).acquire(); print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with pytest.raises(JournalBusyError, match=f"pid {holder.pid}"):
+        JournalLock(tmp_path).acquire()
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(10)
+    holder.stdout.close()
+    assert str(holder.pid) in (tmp_path / "journal.lock").read_text()  # the stale record is still there ...
+    with JournalLock(tmp_path) as taken:  # ... and does not block
+        assert taken.holder["pid"] == os.getpid()
 
 
 def test_a_lost_answer_is_found_in_the_providers_list_and_a_lost_request_is_resent(

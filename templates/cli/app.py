@@ -448,6 +448,7 @@ def batch(
 ) -> None:
     """Run every line of a JSONL file; rerun the same command to resume (no line is ever submitted twice)."""
     from .batch import BatchOptions, run_batch
+    from .journal import JournalBusyError
 
     names = chosen_providers(provider)
     options = BatchOptions(
@@ -461,6 +462,6 @@ def batch(
     )
     try:
         code = run_batch(jobs, out_dir, options, err, quiet=quiet)
-    except (InvalidRequestError, ValueError, OSError) as exc:
+    except (InvalidRequestError, ValueError, OSError, JournalBusyError) as exc:
         fail(ExitCode.USAGE, str(exc))
     raise Stop(ExitCode(code))

@@ -34,7 +34,7 @@ from kling_sdk._runtime.retry import backoff_delay, may_fail_over
 from kling_sdk.unified import AsyncKling, Request, plan
 
 from .inputs import neutral_request, poll_every
-from .journal import Journal, Row, iter_states
+from .journal import Journal, JournalLock, Row, iter_states
 
 __all__ = ["BatchOptions", "read_jobs", "run_batch"]
 
@@ -89,16 +89,17 @@ def run_batch(jobs: Path, out: Path, options: BatchOptions, console: Console, *,
     """Run (or resume) a batch; writes videos, the journal and report.json to `out`; returns the exit code."""
     lines, requests = read_jobs(jobs, options.providers)
     out.mkdir(parents=True, exist_ok=True)
-    journal = Journal(out / JOURNAL)
-    try:
-        journal.load(lines)
-        started = time.monotonic()
-        asyncio.run(_Batch(journal, requests, options, out, console, quiet).run())
-        rows = journal.rows()
-    finally:
-        journal.close()
-    report = _report(jobs, out, options, rows, time.monotonic() - started)
-    (out / REPORT).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    with JournalLock(out):  # one run per folder, held to the end; a second one is refused before anything is sent
+        journal = Journal(out / JOURNAL)
+        try:
+            journal.load(lines)
+            started = time.monotonic()
+            asyncio.run(_Batch(journal, requests, options, out, console, quiet).run())
+            rows = journal.rows()
+        finally:
+            journal.close()
+        report = _report(jobs, out, options, rows, time.monotonic() - started)
+        (out / REPORT).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     if not quiet:
         _summary(console, report, out)
     return _exit_code(report)

@@ -9,22 +9,36 @@ States and what a rerun does with them:
     succeeded   the video is on disk                                    -> skipped
     failed      the job (or its request) failed for good                -> skipped, reported
 
-Every change is committed before the next step starts: a crash at any moment leaves the truth on disk.
+Every change is committed before the next step starts: a crash at any moment leaves the truth on disk. One run
+owns a journal at a time (`JournalLock`, an OS file lock that dies with its process).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import IO, Any
 
-__all__ = ["STATES", "Journal", "JournalMismatchError", "Row", "iter_states", "line_digest"]
+__all__ = [
+    "STATES",
+    "Journal",
+    "JournalBusyError",
+    "JournalLock",
+    "JournalMismatchError",
+    "Row",
+    "iter_states",
+    "line_digest",
+]
 
 STATES = ("pending", "submitting", "in_doubt", "accepted", "succeeded", "failed")
 
@@ -53,6 +67,82 @@ _SELECT = "SELECT line, request, state, provider, job_id, task, attempts, sent_a
 
 class JournalMismatchError(ValueError):
     """The jobs file is not the one this journal was started with."""
+
+
+class JournalBusyError(RuntimeError):
+    """Another run holds the journal of this folder."""
+
+
+class JournalLock:
+    """The exclusive right to run the batch of a folder: an OS lock on `<folder>/journal.lock`, held for the run.
+
+    The kernel drops it when the process ends however it ends (SIGKILL included), so a killed run never blocks its
+    resume; the file keeps who held it last (pid, host, since) to name the holder when a second run is refused.
+    """
+
+    NAME = "journal.lock"
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / self.NAME
+        self.holder: dict[str, Any] = {}
+        self._file: IO[str] | None = None
+
+    def acquire(self) -> JournalLock:
+        """Take the lock at once, or raise `JournalBusyError` naming the run that holds it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.path.open("a+", encoding="utf-8")
+        if not _try_lock(handle):
+            handle.seek(0)
+            text = handle.read()
+            handle.close()
+            raise JournalBusyError(f"{self.path.parent} is in use by another kling batch ({_describe_holder(text)}): "
+                                   "wait for it to finish or stop it; nothing was sent")  # fmt: skip
+        self.holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": datetime.now(UTC).isoformat()}
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps(self.holder) + "\n")
+        handle.flush()
+        self._file = handle
+        return self
+
+    def release(self) -> None:
+        """Give the lock up (closing the file drops it)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> JournalLock:
+        return self.acquire()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.release()
+
+
+def _try_lock(handle: IO[str]) -> bool:
+    """An exclusive, non-blocking lock on the whole file, owned by this open file (flock; LockFileEx on Windows)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined,unused-ignore]
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _describe_holder(text: str) -> str:
+    try:
+        holder = json.loads(text)
+        return f"pid {holder['pid']} on {holder['host']}, running since {holder['since']}"
+    except (ValueError, KeyError, TypeError):
+        return "a process that has not said who it is yet"
 
 
 @dataclass(frozen=True)
