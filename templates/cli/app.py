@@ -435,6 +435,9 @@ def batch(
     provider: ProviderOpt = None,
     base_url: BaseUrlOpt = None,
     concurrency: Annotated[int, typer.Option(min=1, max=256, help="Jobs in flight at once.")] = 4,
+    timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds a request may take; a submit takes at most this long in total.")
+    ] = 60.0,
     deadline: Deadline = 1800.0,
     poll_interval: PollInterval = None,
     resubmit_in_doubt: Annotated[
@@ -455,6 +458,7 @@ def batch(
         providers=tuple(names),
         base_urls=base_urls_for(names, base_url),
         concurrency=concurrency,
+        timeout=timeout,
         deadline=deadline,
         poll_interval=poll_interval,
         resubmit_in_doubt=resubmit_in_doubt,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from rich.console import Console
 from rich.table import Table
 
@@ -50,6 +51,7 @@ class BatchOptions:
     base_urls: Mapping[str, str] = field(default_factory=dict)
     api_keys: Mapping[str, str] = field(default_factory=dict)
     concurrency: int = 4
+    timeout: float = 60.0  # seconds per request; a submit takes at most this long in total
     deadline: float = 1800.0
     poll_interval: float | None = None
     resubmit_in_doubt: bool = False
@@ -142,6 +144,8 @@ class _Batch:
             self.options.providers,
             api_keys=self.options.api_keys,
             base_urls=self.options.base_urls,
+            timeout=httpx.Timeout(self.options.timeout, connect=min(10.0, self.options.timeout)),
+            concurrency=self.options.concurrency,
         )
         async with kling:
             workers = [asyncio.create_task(self._worker(kling, todo)) for _ in range(self.options.concurrency)]
