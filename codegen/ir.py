@@ -139,6 +139,7 @@ class LookupDecl:
     id: tuple[str, ...]  # where a listed job's id sits
     match: tuple[tuple[str, str], ...]  # (request body field, pointer in a listed job) that must be equal
     submitted_at: tuple[str, ...]  # unix seconds of the submit in a listed job
+    listing_delay: float = 0.0  # seconds a job may take to appear in the list after its submit was answered
 
 
 @dataclass(frozen=True)

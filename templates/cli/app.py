@@ -445,8 +445,13 @@ def batch(
         typer.Option(help="Submit again lines whose earlier submit may have reached the provider (may bill twice)."),
     ] = False,
     lookup_grace: Annotated[
-        float, typer.Option(help="Seconds after a lost submit before looking for its job in the provider's list.")
-    ] = 10.0,
+        float,
+        typer.Option(
+            min=0.0,
+            help="Wait at least this long after a lost submit before its job is looked for in the provider's list; "
+            "it only lengthens the minimum, the submit's --timeout plus the provider's listing delay.",
+        ),
+    ] = 0.0,
     quiet: Quiet = False,
 ) -> None:
     """Run every line of a JSONL file; rerun the same command to resume (no line is ever submitted twice)."""

@@ -57,12 +57,18 @@ CREATE TABLE IF NOT EXISTS lines (
     error TEXT,
     output TEXT,
     url TEXT,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    found TEXT,
+    lost_at REAL
 );
 """
+# Columns added after the first release: a journal written before them gets them on open.
+_ADDED = {"found": "TEXT", "lost_at": "REAL"}  # found: job ids lookups saw; lost_at: a submit judged absent
 
-
-_SELECT = "SELECT line, request, state, provider, job_id, task, attempts, sent_at, error, output, url FROM lines"
+_SELECT = (
+    "SELECT line, request, state, provider, job_id, task, attempts, sent_at, error, output, url, found, lost_at "
+    "FROM lines"
+)
 
 
 class JournalMismatchError(ValueError):
@@ -160,6 +166,8 @@ class Row:
     error: str | None
     output: str | None
     url: str | None
+    found: tuple[str, ...] = ()  # every job id a lookup found for this line (its own job included)
+    lost_at: float | None = None  # when a submit that a lookup then judged absent was sent
 
 
 def line_digest(text: str) -> str:
@@ -179,6 +187,10 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(lines)")}
+        for column, kind in _ADDED.items():
+            if column not in present:
+                self._db.execute(f"ALTER TABLE lines ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         """Close the database."""
@@ -210,12 +222,11 @@ class Journal:
 
     def rows(self) -> list[Row]:
         """Every line, in order."""
-        return [Row(r[0], json.loads(r[1]), *r[2:]) for r in self._db.execute(_SELECT + " ORDER BY line")]
+        return [_row(r) for r in self._db.execute(_SELECT + " ORDER BY line")]
 
     def row(self, line: int) -> Row:
         """One line."""
-        r = self._db.execute(_SELECT + " WHERE line = ?", (line,)).fetchone()
-        return Row(r[0], json.loads(r[1]), *r[2:])
+        return _row(self._db.execute(_SELECT + " WHERE line = ?", (line,)).fetchone())
 
     def submitting(self, line: int, provider: str) -> None:
         """Written before a submit leaves: from here on the line may exist at the provider."""
@@ -228,6 +239,16 @@ class Journal:
     def refused(self, line: int, reason: str) -> None:
         """The submit was certainly refused before a job existed: the line may be submitted again."""
         self._set(line, state="pending", error=reason)
+
+    def absent(self, line: int, reason: str, lost_at: float) -> None:
+        """A lookup proved the submit sent at `lost_at` never arrived: pending again (and audited at the end)."""
+        kept = self.row(line).lost_at
+        self._set(line, state="pending", error=reason, lost_at=lost_at if kept is None else min(kept, lost_at))
+
+    def saw(self, line: int, job_ids: list[str]) -> None:
+        """Remember every job a lookup found for the line (a line with two is reported, never hidden)."""
+        known = list(self.row(line).found)
+        self._set(line, found=json.dumps(list(dict.fromkeys([*known, *job_ids]))))
 
     def in_doubt(self, line: int, reason: str) -> None:
         """The submit may have created a job whose id we never saw."""
@@ -261,6 +282,12 @@ class Journal:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+
+
+def _row(r: tuple[Any, ...]) -> Row:
+    line, request, state, provider, job_id, task, attempts, sent_at, error, output, url, found, lost_at = r
+    return Row(line, json.loads(request), state, provider, job_id, task, attempts, sent_at, error, output, url,
+               found=tuple(json.loads(found)) if found else (), lost_at=lost_at)  # fmt: skip
 
 
 def iter_states(rows: list[Row]) -> Iterator[tuple[str, int]]:

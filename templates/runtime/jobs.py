@@ -87,6 +87,7 @@ class JobLookup:
     id: tuple[str, ...]
     match: tuple[tuple[str, str], ...]  # (request body field, pointer in a listed job)
     submitted_at: tuple[str, ...]
+    listing_delay: float = 0.0  # seconds a job may take to appear in the list after its submit was answered
 
 
 @dataclass(frozen=True)

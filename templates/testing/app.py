@@ -240,6 +240,7 @@ class FakeProvider:
         keepalive: float = 15.0,
         video: bytes | None = None,
         max_body: int = 16 * 1024 * 1024,
+        list_lag: float = 0.0,
     ) -> None:
         if outcome not in ("succeeded", "failed"):
             raise ValueError("outcome must be 'succeeded' or 'failed'")
@@ -251,6 +252,7 @@ class FakeProvider:
         self.keepalive = keepalive
         self.video = video if video is not None else sample_video()
         self.max_body = max_body  # bytes; a larger request body is refused unread (413 in the provider's shape)
+        self.list_lag = list_lag  # seconds a new job is missing from the job list (a listing that lags behind)
         self.jobs: dict[tuple[str, str], _Job] = {}
         self.calls: Counter[str] = Counter()
         self.submits: Counter[str] = Counter()
@@ -640,7 +642,7 @@ class FakeProvider:
         wanted = request.query.get("status")  # without it, only active jobs are listed (Oxen, dossier §1.7)
         statuses = self._provider(provider)["statuses"]
         listed = [
-            job for job in list(self.jobs.values()) if job.provider == provider
+            job for job in list(self.jobs.values()) if job.provider == provider and now - job.created >= self.list_lag
             and (statuses.get(job.state(now), job.state(now)) == wanted if wanted else job.state(now) in ACTIVE)
         ]  # fmt: skip
         items = [self._document(provider, "status", self._values(provider, request, job)) for job in listed]
