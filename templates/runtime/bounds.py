@@ -6,8 +6,10 @@ or keeps an event stream alive without events, defeats them. A deadline needs a 
 - async: the exchange runs under `asyncio.timeout` (`time_box`), which cancels it wherever it waits;
 - sync: the exchange runs on a helper thread that the caller stops waiting for (`call_within`), and a stream's
   lines are read on a helper thread too (`LineReader`), its socket shut down when the caller gives up (`hang_up`),
-  so the caller is never held past its limit whatever the server does. A helper may outlive the call by at most
-  one per-read timeout (each is cut to the time that was left); an answer it gets after that is closed unread.
+  so the caller is never held past its limit whatever the server does. An answer a helper gets after its caller
+  gave up is closed unread. Helpers are daemon threads kept for reuse (`_Workers`): a thread start costs far more
+  than handing work to a waiting one, and a helper stuck on a server that never stops trickling cannot hold up
+  the interpreter's exit.
 """
 
 from __future__ import annotations
@@ -71,6 +73,45 @@ async def time_box(seconds: float | None) -> AsyncIterator[None]:
         raise
 
 
+class _Workers:
+    """Daemon threads that run exchanges for sync callers: one is started only when none is idle, and a worker
+    idle for `IDLE` seconds ends."""
+
+    IDLE = 30.0
+
+    def __init__(self) -> None:
+        self._tasks: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._idle = 0  # workers waiting for a task that no submitted task has reserved yet
+        self._lock = threading.Lock()
+
+    def run(self, task: Callable[[], None]) -> None:
+        """Run `task` on a worker (never blocks)."""
+        with self._lock:
+            spawn = self._idle == 0
+            if not spawn:
+                self._idle -= 1
+        self._tasks.put(task)
+        if spawn:
+            threading.Thread(target=self._work, name="kling-io", daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            try:
+                task = self._tasks.get(timeout=self.IDLE)
+            except queue.Empty:
+                with self._lock:
+                    if self._idle > 0:  # still counted idle, so no task is on its way to this worker
+                        self._idle -= 1
+                        return
+                continue
+            task()
+            with self._lock:
+                self._idle += 1
+
+
+_WORKERS = _Workers()
+
+
 class _Handoff(Generic[T]):
     """The outcome of work on a helper thread, and whether its caller stopped waiting for it."""
 
@@ -115,7 +156,7 @@ def call_within(work: Callable[[], T], seconds: float | None) -> T:
     if seconds is None:
         return work()
     handoff: _Handoff[T] = _Handoff()
-    threading.Thread(target=handoff.run, args=(work,), name="kling-request", daemon=True).start()
+    _WORKERS.run(lambda: handoff.run(work))
     if not handoff.done.wait(max(0.0, seconds)) and handoff.abandon():
         raise Expired
     return handoff.outcome()
@@ -143,7 +184,8 @@ class LineReader:
         self._answers: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._wanted = threading.Semaphore(0)
         self._stopped = threading.Event()
-        threading.Thread(target=self._pump, name="kling-stream", daemon=True).start()
+        self._finished = threading.Event()
+        _WORKERS.run(self._pump)
 
     def _pump(self) -> None:
         try:
@@ -159,6 +201,7 @@ class LineReader:
         except Exception as exc:  # handed to the reader, who re-raises it
             self._answers.put(("error", exc))
         finally:
+            self._finished.set()
             self._response.close()
 
     def lines(self, seconds_left: Callable[[], float | None]) -> Iterator[str]:
@@ -177,10 +220,12 @@ class LineReader:
             yield value
 
     def stop(self) -> None:
-        """Stop reading: the helper hangs up and closes the response."""
+        """Stop reading: the helper closes the response, after hanging up if it is still blocked in a read (a
+        stream that ended on its own keeps its connection for the next request)."""
         self._stopped.set()
         self._wanted.release()
-        hang_up(self._response)
+        if not self._finished.is_set():
+            hang_up(self._response)
 
 
 class StreamSlots:

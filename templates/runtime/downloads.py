@@ -85,7 +85,8 @@ def parse_content_range(value: str | None) -> ContentRange | None:
 @dataclass(frozen=True)
 class Verdict:
     """What to do with a download answer: `append` to the part, `write` it anew, the part is `complete`, or
-    `restart` without a Range; `error` says why the file cannot be the one the provider stated."""
+    `restart` without a Range; `error`: the server offers another size than the provider stated (tried again like
+    a dropped connection, then a `DownloadError` naming both sizes)."""
 
     action: Literal["append", "write", "complete", "restart", "error"]
     total: int | None = None

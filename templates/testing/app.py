@@ -326,11 +326,13 @@ class FakeProvider:
             return {k: n for k, n in self.submits.items() if provider is None or k.startswith(provider + ":")}
 
     def stats(self) -> dict[str, Any]:
-        """Counters as JSON: requests per route, submits per body, jobs per state."""
+        """Counters as JSON: requests per route, submits per body, jobs per state, fault uses still to come."""
         now = self.now()
         with self._lock:
             states = Counter(f"{job.provider}.{job.state(now)}" for job in self.jobs.values())
-            return {"calls": dict(self.calls), "submits": dict(self.submits), "jobs": dict(states)}
+            pending = sum(f.times for queue in self._faults.values() for f in queue if f.times is not None)
+            return {"calls": dict(self.calls), "submits": dict(self.submits), "jobs": dict(states),
+                    "faults_pending": pending}  # fmt: skip
 
     def reset(self) -> None:
         """Forget jobs, counters and faults."""
