@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import queue
 import socket
 import threading
@@ -110,6 +111,15 @@ class _Workers:
 
 
 _WORKERS = _Workers()
+
+
+def _fresh_workers() -> None:
+    global _WORKERS
+    _WORKERS = _Workers()  # a forked child has none of its parent's threads
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_fresh_workers)
 
 
 class _Handoff(Generic[T]):
