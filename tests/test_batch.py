@@ -44,7 +44,7 @@ def batch_command(jobs: Path, out: Path, fake: FakeServer, *extra: str, provider
     return [
         sys.executable, "-m", "kling_sdk.cli", "batch", str(jobs), "--out", str(out), "--provider", provider,
         "--base-url", fake.base_url(provider), "--concurrency", "16", "--poll-interval", "0.05",
-        "--timeout", "5", *extra,  # the fake answers in milliseconds: a lost submit is known lost after 5 s
+        "--timeout", "2", *extra,  # the fake answers in milliseconds: a lost submit is known lost after 2 s
     ]  # fmt: skip
 
 
@@ -105,7 +105,7 @@ def test_a_second_batch_on_the_same_out_refuses_at_once_naming_the_run_that_hold
     jobs = write_jobs(tmp_path / "jobs.jsonl", lines)
     out = tmp_path / "out"
     fake.app.inject(PROVIDER, "submit", latency=2.0, times=16)  # the first run is busy for a while
-    command = batch_command(jobs, out, fake)
+    command = batch_command(jobs, out, fake, "--timeout", "5")
     first = subprocess.Popen(command, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     waited = time.monotonic()
     while fake.app.count(PROVIDER, "submit") == 0 and time.monotonic() - waited < 30:
