@@ -140,6 +140,7 @@ class LookupDecl:
     id: tuple[str, ...]  # where a listed job's id sits
     match: tuple[tuple[str, str], ...]  # (request body field, pointer in a listed job) that must be equal
     submitted_at: tuple[str, ...]  # unix seconds of the submit in a listed job
+    listing_delay: float = 0.0  # seconds a job may take to appear in the list after its submit was answered
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,7 @@ class JobDecl:
     stream: StreamDecl | None
     idempotency_header: str | None
     lookup: LookupDecl | None = None
+    cancelled_codes: tuple[str, ...] = ()  # failure codes that mean the job was cancelled, not that it failed
 
 
 @dataclass(frozen=True)

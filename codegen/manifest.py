@@ -526,11 +526,14 @@ def _load_jobs(t: _Table, names: list[str]) -> JobDecl:
             id=_pointers(lt, "id"),
             match=tuple((name, match_t.get(name, str)) for name in match_t.data),
             submitted_at=_pointers(lt, "submitted_at"),
+            listing_delay=float(lt.get("listing_delay", (int, float), 0.0)),
         )
         match_t.done()
         lt.done()
         if not lookup.match:
             raise GenerationError(match_t.where, "a lookup must match at least one request field")
+        if lookup.listing_delay < 0:
+            raise GenerationError(lt.where.child("listing_delay"), "must not be negative")
     results = _operation_refs(t, "result_operations", names, list, [])
     decl = JobDecl(
         status_operation=_operation_refs(t, "status_operation", names, str),
@@ -542,6 +545,7 @@ def _load_jobs(t: _Table, names: list[str]) -> JobDecl:
         stream=stream,
         idempotency_header=t.get("idempotency_header", str, None),
         lookup=lookup,
+        cancelled_codes=_strings(t.get("cancelled_codes", list, []), t.where.child("cancelled_codes")),
     )
     t.done()
     return decl

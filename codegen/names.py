@@ -32,7 +32,7 @@ PACKAGE_MODULES = frozenset({"_runtime", "cli", "testing", "unified"})
 METHOD_NAMES = frozenset(
     {
         "self", "request", "extra_body", "extra_query", "extra_headers", "idempotency_key", "timeout",
-        "deadline", "cancel_on_deadline", "on_progress", "stream", "poll", "body",
+        "deadline", "cancel_on_deadline", "on_progress", "on_submitted", "stream", "poll", "body", "Callable", "object",
         "Any", "Mapping", "Literal", "Timeout", "NotGiven", "NOT_GIVEN", "DEFAULT_DEADLINE", "Job", "VideoResult",
         "PollPolicy", "ProgressCallback", "dict", "str", "int", "float", "bool", "list", "None",
     }

@@ -350,9 +350,11 @@ class FakeProvider:
     def _download(self, request: httpx.Request) -> httpx.Response:
         start = 0
         status = 200
-        headers = {"content-type": "video/mp4", "accept-ranges": "bytes" if self.range_support else "none"}
+        headers = {"content-type": "video/mp4", "accept-ranges": "bytes" if self.range_support else "none",
+                   "etag": '"sample-v1"', "last-modified": "Thu, 01 Jan 2026 00:00:00 GMT"}  # fmt: skip
         rng = request.headers.get("range")
-        if rng and self.range_support:
+        if_range = request.headers.get("if-range")
+        if rng and self.range_support and if_range in (None, headers["etag"], headers["last-modified"]):
             start = int(rng.removeprefix("bytes=").split("-")[0])
             if start >= len(VIDEO):
                 return httpx.Response(416, headers={"content-range": f"bytes */{len(VIDEO)}"})

@@ -6,6 +6,7 @@ import json
 import os
 import random
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -43,7 +44,7 @@ def batch_command(jobs: Path, out: Path, fake: FakeServer, *extra: str, provider
     return [
         sys.executable, "-m", "kling_sdk.cli", "batch", str(jobs), "--out", str(out), "--provider", provider,
         "--base-url", fake.base_url(provider), "--concurrency", "16", "--poll-interval", "0.05",
-        "--lookup-grace", "0.3", *extra,
+        "--timeout", "2", *extra,  # the fake answers in milliseconds: a lost submit is known lost after 2 s
     ]  # fmt: skip
 
 
@@ -97,6 +98,58 @@ def test_200_jobs_killed_twice_at_random_moments_are_each_submitted_exactly_once
     assert again.returncode == 1 and sum(app.submit_counts(PROVIDER).values()) == LINES
 
 
+def test_a_second_batch_on_the_same_out_refuses_at_once_naming_the_run_that_holds_it(
+    fake: FakeServer, tmp_path: Path
+) -> None:
+    lines = 40
+    jobs = write_jobs(tmp_path / "jobs.jsonl", lines)
+    out = tmp_path / "out"
+    fake.app.inject(PROVIDER, "submit", latency=2.0, times=16)  # the first run is busy for a while
+    command = batch_command(jobs, out, fake, "--timeout", "5")
+    first = subprocess.Popen(command, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    waited = time.monotonic()
+    while fake.app.count(PROVIDER, "submit") == 0 and time.monotonic() - waited < 30:
+        time.sleep(0.02)
+    started = time.monotonic()
+    second = subprocess.run(command, env=environment(), capture_output=True, text=True, timeout=60)
+    refused_in = time.monotonic() - started
+    assert first.poll() is None, "the first run ended before the second could be refused"
+    message = " ".join(second.stderr.split())
+    assert second.returncode == 2, message
+    assert f"pid {first.pid}" in message and socket.gethostname() in message and "since" in message, message
+    assert refused_in < 10
+    assert first.wait(120) == 0, first.stderr.read() if first.stderr else ""
+    if first.stderr:
+        first.stderr.close()
+    submits = fake.app.submit_counts(PROVIDER)
+    assert sum(submits.values()) == lines and sorted(set(submits.values())) == [1]  # nothing was sent twice
+
+
+def test_the_journal_lock_is_exclusive_and_dies_with_its_process(tmp_path: Path) -> None:
+    from kling_sdk.cli.journal import JournalBusyError, JournalLock
+
+    with JournalLock(tmp_path) as held:
+        with pytest.raises(JournalBusyError, match=f"pid {os.getpid()}"):
+            JournalLock(tmp_path).acquire()
+        assert held.holder["pid"] == os.getpid()
+    JournalLock(tmp_path).acquire().release()  # released: free again
+    # a process killed while holding it leaves the file but not the lock
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; from kling_sdk.cli.journal import JournalLock;"
+         f" lock = JournalLock(Path({str(tmp_path)!r})).acquire(); print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with pytest.raises(JournalBusyError, match=f"pid {holder.pid}"):
+        JournalLock(tmp_path).acquire()
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(10)
+    holder.stdout.close()
+    assert str(holder.pid) in (tmp_path / "journal.lock").read_text()  # the stale record is still there ...
+    with JournalLock(tmp_path) as taken:  # ... and does not block
+        assert taken.holder["pid"] == os.getpid()
+
+
 def test_a_lost_answer_is_found_in_the_providers_list_and_a_lost_request_is_resent(
     fake: FakeServer, tmp_path: Path
 ) -> None:
@@ -112,6 +165,52 @@ def test_a_lost_answer_is_found_in_the_providers_list_and_a_lost_request_is_rese
     assert sorted(fake.app.submit_counts(PROVIDER).values()) == [1, 1, 1, 1]
     assert fake.app.count(PROVIDER, "submit") == 4 + 1
     assert json.loads((out / "report.json").read_text())["states"]["succeeded"] == 4
+
+
+def test_a_slow_accept_cut_off_by_a_kill_is_found_and_never_submitted_twice(fake: FakeServer, tmp_path: Path) -> None:
+    lines = 3
+    jobs = write_jobs(tmp_path / "jobs.jsonl", lines)
+    out = tmp_path / "out"
+    fake.app.inject(PROVIDER, "submit", latency=3.0, times=lines)  # the provider takes 3 s to accept each submit
+    command = batch_command(jobs, out, fake, "--timeout", "4")
+    first = subprocess.Popen(command, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    waited = time.monotonic()
+    while fake.app.count(PROVIDER, "submit") < lines and time.monotonic() - waited < 30:
+        time.sleep(0.02)
+    first.send_signal(signal.SIGKILL)  # every submit is on its way; none has been accepted yet
+    first.wait(30)
+    assert fake.app.jobs == {} and set(states(out)) == {"submitting"}
+    done = subprocess.run(command, env=environment(), capture_output=True, text=True, timeout=120)  # resume at once
+    assert done.returncode == 0, done.stderr
+    assert fake.app.count(PROVIDER, "submit") == lines, done.stderr  # not one submit request more
+    time.sleep(max(0.0, waited + 3.5 - time.monotonic()))  # by now every submit that was on its way has landed
+    assert sorted(fake.app.submit_counts(PROVIDER).values()) == [1] * lines  # one job per line
+    report = json.loads((out / "report.json").read_text())
+    assert [len(item["jobs"]) for item in report["jobs"]] == [1] * lines and report["duplicates"] == []
+
+
+def test_a_line_with_two_jobs_is_reported_never_hidden(fake: FakeServer, tmp_path: Path) -> None:
+    jobs = write_jobs(tmp_path / "jobs.jsonl", 2)
+    out = tmp_path / "out"
+    command = batch_command(jobs, out, fake, "--timeout", "1")
+    fake.app.inject(PROVIDER, "submit", drop=True, times=1)  # the job is made, its answer never arrives ...
+    fake.app.list_lag = 6.0  # ... and the list shows it later than the provider says: absence is "proven" wrongly
+    try:
+        first = subprocess.run(command, env=environment(), capture_output=True, text=True, timeout=120)
+        assert first.returncode == 0, first.stderr
+        assert sum(fake.app.submit_counts(PROVIDER).values()) == 3  # line 1 twice
+        time.sleep(max(0.0, fake.app.list_lag - (time.monotonic() - min(j.created for j in fake.app.jobs.values()))))
+        again = subprocess.run(command, env=environment(), capture_output=True, text=True, timeout=120)  # looks again
+    finally:
+        fake.app.list_lag = 0.0
+    assert again.returncode == 0, again.stderr
+    report = json.loads((out / "report.json").read_text())
+    twice = {job.id for job in fake.app.jobs.values()} - {item["job"].split(":", 1)[1] for item in report["jobs"][1:]}
+    assert [(item["line"], sorted(ref.split(":", 1)[1] for ref in item["jobs"])) for item in report["duplicates"]] == [
+        (1, sorted(twice))
+    ]
+    assert "has 2 jobs at the provider" in " ".join(again.stderr.split())
+    assert sum(fake.app.submit_counts(PROVIDER).values()) == 3  # the rerun sent nothing
 
 
 def test_where_jobs_cannot_be_listed_a_lost_submit_stays_in_doubt(fake: FakeServer, tmp_path: Path) -> None:

@@ -95,7 +95,9 @@ def test_status_and_cancel_follow_a_job_by_reference(fake: FakeServer, tmp_path:
     cancelled = kling("cancel", ref, cwd=tmp_path, env=env)
     assert cancelled.returncode == 0 and ref in cancelled.stdout
     after = kling("status", ref, cwd=tmp_path, env=env)
-    assert after.returncode == 1 and "cancelled" in after.stdout
+    assert after.returncode == 1 and after.stdout.split()[:2] == [ref, "cancelled"], after.stdout
+    shown = kling("status", ref, "--json", cwd=tmp_path, env=env)
+    assert json.loads(shown.stdout)["state"] == "cancelled"
 
 
 def test_status_saves_the_video_of_a_finished_job(fake: FakeServer, tmp_path: Path) -> None:

@@ -19,10 +19,12 @@ from conftest import API_KEY, call
 
 from kling_sdk._runtime.errors import (
     AuthenticationError,
+    DownloadError,
     GenerationFailedError,
+    JobCancelledError,
     SubmitOutcomeUnknownError,
 )
-from kling_sdk.testing import FakeServer, Fault, sample_video
+from kling_sdk.testing import FakeServer, Fault, load_protocols, sample_video, serve
 
 PROVIDERS = ("oxen", "aimlapi", "sunra", "fal")
 IMAGE = "https://example.com/hiker.png"
@@ -213,7 +215,28 @@ def test_an_unknown_status_value_is_followed_to_the_end(fake: FakeServer, provid
     assert states[-1] == "succeeded"
 
 
-@pytest.mark.parametrize("provider", ["oxen", "sunra", "fal"])
+CANCELLING = [
+    p for p, proto in load_protocols()["providers"].items() if any(r["kind"] == "cancel" for r in proto["routes"])
+]
+
+
+@both
+@pytest.mark.parametrize("provider", CANCELLING)
+async def test_a_cancelled_job_ends_cancelled_on_every_provider(
+    fake: FakeServer, provider: str, is_async: bool
+) -> None:
+    client = fake.client(provider, api_key=API_KEY, is_async=is_async)
+    method, body = _run_method(provider)
+    job = await call(client, method.replace("run_", "submit_"), body)
+    await call(client, "cancel", job)
+    status = await call(client, "wait", job, raise_on_failure=False, stream=False)
+    assert status.state == "cancelled", status.raw_status
+    with pytest.raises(JobCancelledError) as info:
+        await call(client, "wait", job.id)
+    assert info.value.job_id == job.id
+
+
+@pytest.mark.parametrize("provider", CANCELLING)
 def test_cancel_moves_a_job_to_cancelled(fake: FakeServer, provider: str) -> None:
     client = fake.client(provider, api_key=API_KEY)
     method, body = _run_method(provider)
@@ -286,6 +309,8 @@ def test_faults_and_counters_are_reachable_over_http(fake: FakeServer) -> None:
     stats = httpx.get(f"{fake.url}/_fake/stats").json()
     assert stats["calls"]["fal.status.get_status"] == 2
     assert list(stats["submits"].values()) == [1]
+    listed = httpx.get(f"{fake.url}/_fake/jobs").json()["jobs"]
+    assert [(j["provider"], j["id"], j["state"], j["prompt"]) for j in listed] == [("fal", job.id, "queued", "x")]
 
 
 # ---------------------------------------------------------------------------------------------- documents and files
@@ -357,3 +382,159 @@ def test_the_demo_saves_an_mp4_per_provider_with_progress(tmp_path: Path) -> Non
         assert (tmp_path / f"kling-{provider}.mp4").read_bytes() == sample_video()
         assert f"[{provider}] queued" in done.stdout and f"[{provider}] succeeded" in done.stdout
     assert "submits per body on the fake: [1, 1, 1, 1]" in done.stdout
+
+
+# ---------------------------------------------------------------------------------------------- hostile input
+
+
+def _submit_url(fake: FakeServer, provider: str) -> str:
+    return f"{fake.url}/{provider}{WIRE[provider][1]}"
+
+
+def _auth(fake: FakeServer, provider: str) -> dict[str, str]:
+    auth = fake.app.protocols[provider]["auth"]
+    return {auth["header"]: f"{auth['schemes'][0]} {API_KEY}"}
+
+
+def _invalid_shape(fake: FakeServer, provider: str) -> set[str]:
+    body = fake.app.protocols[provider]["errors"]["invalid"]["body"]
+    return set(body) if isinstance(body, dict) else set()
+
+
+@pytest.mark.parametrize(
+    ("fault", "field"),
+    [
+        ({"times": "2"}, "times"),  # accepted and then 500 on every request, before
+        ({"times": 0}, "times"),
+        ({"status": "429"}, "status"),
+        ({"status": 99}, "status"),
+        ({"status": True}, "status"),
+        ({"retry_after": -1}, "retry_after"),
+        ({"drop": "yes"}, "drop"),
+        ({"truncate": -5}, "truncate"),
+        ({"latency": "slow"}, "latency"),
+        ({"skip": 1.5}, "skip"),
+        ({"unknown_status": 7}, "unknown_status"),
+        ({"honest": 1}, "honest"),
+        ({"stall": -1}, "stall"),
+        ({"trickle": 0}, "trickle"),
+        ({"nope": 1}, "nope"),
+    ],
+)
+def test_a_badly_typed_fault_is_refused_on_arrival_naming_the_field(
+    fake: FakeServer, fault: dict[str, Any], field: str
+) -> None:
+    answer = httpx.post(f"{fake.url}/_fake/faults", json={"provider": "fal", "route": "get_status", "fault": fault})
+    assert answer.status_code == 400, answer.text
+    assert field in answer.json()["detail"]
+    with pytest.raises((TypeError, ValueError), match=field):
+        fake.app.inject("fal", "get_status", Fault(**fault)) if field != "nope" else Fault.from_dict(fault)
+    # nothing was installed: the route still answers
+    client = fake.client("fal", api_key=API_KEY)
+    job = client.submit_text_to_video({"prompt": "x"})
+    assert client.status(job).state == "queued"
+
+
+@pytest.mark.parametrize(
+    ("target", "field"),
+    [({"provider": "replicate", "route": "submit"}, "provider"), ({"provider": "fal", "route": "nowhere"}, "route")],
+)
+def test_a_fault_for_an_unknown_provider_or_route_is_refused(
+    fake: FakeServer, target: dict[str, str], field: str
+) -> None:
+    answer = httpx.post(f"{fake.url}/_fake/faults", json={**target, "fault": {"status": 500}})
+    assert answer.status_code == 400 and field in answer.json()["detail"], answer.text
+
+
+@providers
+def test_deeply_nested_json_is_a_4xx_in_the_provider_shape(fake: FakeServer, provider: str) -> None:
+    nested = b"[" * 200_000 + b"]" * 200_000
+    answer = httpx.post(
+        _submit_url(fake, provider), content=nested,
+        headers={**_auth(fake, provider), "Content-Type": "application/json"},
+    )  # fmt: skip
+    assert 400 <= answer.status_code < 500, answer.text[:300]
+    assert set(answer.json()) == _invalid_shape(fake, provider)
+    assert len(answer.content) < 4096 and fake.app.jobs == {}
+
+
+@providers
+def test_an_oversized_body_is_refused_without_echoing_it(fake: FakeServer, provider: str) -> None:
+    _, _, body = WIRE[provider]
+    huge = json.dumps({**body, "prompt": "A" * 50_000_000}).encode()
+    answer = httpx.post(
+        _submit_url(fake, provider), content=huge,
+        headers={**_auth(fake, provider), "Content-Type": "application/json"}, timeout=60,
+    )  # fmt: skip
+    assert 400 <= answer.status_code < 500, answer.text[:300]
+    assert set(answer.json()) == _invalid_shape(fake, provider)
+    assert len(answer.content) < 4096 and b"AAAA" not in answer.content
+    assert fake.app.jobs == {}
+
+
+@providers
+def test_a_too_long_prompt_is_reported_without_echoing_it(fake: FakeServer, provider: str) -> None:
+    _, _, body = WIRE[provider]
+    long = json.dumps({**body, "prompt": "B" * 200_000}).encode()
+    answer = httpx.post(
+        _submit_url(fake, provider), content=long, headers={**_auth(fake, provider), "Content-Type": "application/json"}
+    )
+    if fake.app.protocols[provider]["validation"] == "deferred":  # checked when the job runs: it fails
+        assert answer.status_code == 200
+        job = next(iter(fake.app.jobs.values()))
+        assert len(json.dumps(job.failure)) < 1024 and "BBBB" not in json.dumps(job.failure)
+        return
+    assert 400 <= answer.status_code < 500 and "prompt" in answer.text
+    assert len(answer.content) < 4096 and b"BBBB" not in answer.content
+
+
+@providers
+def test_a_non_json_content_type_is_refused_and_makes_no_job(fake: FakeServer, provider: str) -> None:
+    _, _, body = WIRE[provider]
+    answer = httpx.post(
+        _submit_url(fake, provider),
+        content=json.dumps(body),
+        headers={**_auth(fake, provider), "Content-Type": "text/plain"},
+    )
+    assert 400 <= answer.status_code < 500, answer.text
+    assert set(answer.json()) == _invalid_shape(fake, provider)
+    assert fake.app.jobs == {}
+
+
+def test_idle_connections_are_closed_after_the_idle_timeout() -> None:
+    import socket
+
+    with serve(idle_timeout=0.3) as server:
+        host, port = httpx.URL(server.url).host, httpx.URL(server.url).port
+        with socket.create_connection((host, port), timeout=5) as sock:  # connects and never speaks
+            started = time.monotonic()
+            assert sock.recv(1) == b""  # the server hung up
+            assert time.monotonic() - started < 3
+        with socket.create_connection((host, port), timeout=5) as sock:  # one request, then silence
+            sock.sendall(b"GET /_fake/stats HTTP/1.1\r\nHost: x\r\n\r\n")
+            received = b""
+            while not received.endswith(b"\r\n\r\n") and b"}" not in received:
+                received += sock.recv(65536)
+            started = time.monotonic()
+            while sock.recv(65536):
+                pass
+            assert time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize(
+    "provider",
+    [p for p, proto in load_protocols()["providers"].items() if "video_size" in json.dumps(proto["documents"])],
+)
+def test_an_honest_truncation_is_caught_by_the_sdk_size_check(fake: FakeServer, provider: str, tmp_path: Path) -> None:
+    client = fake.client(provider, api_key=API_KEY)
+    method, body = _run_method(provider)
+    result = getattr(client, method)(body)
+    fake.app.inject(provider, "download", truncate=3000, honest=True)
+    short = httpx.get(result.url)
+    assert short.status_code == 200 and short.headers["content-length"] == "3000" and len(short.content) == 3000
+    fake.app.inject(provider, "download", truncate=3000, honest=True)  # once: the next try gets the whole file
+    assert Path(client.download(result, tmp_path / "v.mp4")).read_bytes() == sample_video()
+    fake.app.inject(provider, "download", truncate=3000, honest=True, times=None)  # every time
+    with pytest.raises(DownloadError, match="offers 3000 bytes; the provider stated"):
+        client.download(result, tmp_path / "w.mp4", max_resumes=1)
+    assert not (tmp_path / "w.mp4").exists()

@@ -121,6 +121,14 @@ def test_a_refused_submit_moves_to_the_next_provider(fake: FakeServer) -> None:
     assert _submits(fake, "oxen") == 0 and _submits(fake, "aimlapi") == 0 and _submits(fake, "fal") == 1
 
 
+def test_one_call_may_choose_its_providers_among_the_clients(fake: FakeServer) -> None:
+    with _kling(fake, ["oxen", "fal"]) as kling:
+        assert kling.submit(TextToVideo(prompt="a lighthouse"), providers="fal").provider == "fal"
+        with pytest.raises(InvalidRequestError, match="not one of this client's providers"):
+            kling.submit(TextToVideo(prompt="a lighthouse"), providers="aimlapi")
+    assert _submits(fake, "oxen") == 0 and _submits(fake, "fal") == 1
+
+
 def test_a_missing_key_moves_on_without_a_request(fake: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OXEN_API_KEY", raising=False)
     kling = Kling(["oxen", "fal"], api_keys={"fal": API_KEY}, base_urls=fake.base_urls)

@@ -231,6 +231,8 @@ STATUS_DOCUMENTS = [
      None, None),
     ("fal", {"request_id": "r", "status": "COMPLETED", "error": "Runner disconnected", "error_type": "runner_disconnected"},
      "failed", "Runner disconnected", "runner_disconnected"),
+    ("fal", {"request_id": "r", "status": "COMPLETED", "error": "Request cancelled", "error_type": "request_cancelled"},
+     "cancelled", "Request cancelled", "request_cancelled"),  # cancelled_codes in the manifest
     ("fal", {"request_id": "r", "status": "SOMETHING_NEW"}, "unknown", None, None),
 ]  # fmt: skip
 

@@ -450,6 +450,9 @@ def batch(
     provider: ProviderOpt = None,
     base_url: BaseUrlOpt = None,
     concurrency: Annotated[int, typer.Option(min=1, max=256, help="Jobs in flight at once.")] = 4,
+    timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds a request may take; a submit takes at most this long in total.")
+    ] = 60.0,
     deadline: Deadline = 1800.0,
     poll_interval: PollInterval = None,
     resubmit_in_doubt: Annotated[
@@ -457,18 +460,25 @@ def batch(
         typer.Option(help="Submit again lines whose earlier submit may have reached the provider (may bill twice)."),
     ] = False,
     lookup_grace: Annotated[
-        float, typer.Option(help="Seconds after a lost submit before looking for its job in the provider's list.")
-    ] = 10.0,
+        float,
+        typer.Option(
+            min=0.0,
+            help="Wait at least this long after a lost submit before its job is looked for in the provider's list; "
+            "it only lengthens the minimum, the submit's --timeout plus the provider's listing delay.",
+        ),
+    ] = 0.0,
     quiet: Quiet = False,
 ) -> None:
     """Run every line of a JSONL file; rerun the same command to resume (no line is ever submitted twice)."""
     from .batch import BatchOptions, run_batch
+    from .journal import JournalBusyError
 
     names = chosen_providers(provider)
     options = BatchOptions(
         providers=tuple(names),
         base_urls=base_urls_for(names, base_url),
         concurrency=concurrency,
+        timeout=timeout,
         deadline=deadline,
         poll_interval=poll_interval,
         resubmit_in_doubt=resubmit_in_doubt,
@@ -476,6 +486,6 @@ def batch(
     )
     try:
         code = run_batch(jobs, out_dir, options, err, quiet=quiet)
-    except (InvalidRequestError, ValueError, OSError) as exc:
+    except (InvalidRequestError, ValueError, OSError, JournalBusyError) as exc:
         fail(ExitCode.USAGE, str(exc))
     raise Stop(ExitCode(code))

@@ -3,8 +3,10 @@
 A line is submitted only from `pending` (never sent, or certainly refused). The journal says `submitting` before
 the request leaves and `accepted` with the job id as soon as the answer arrives; a line found `submitting` after
 a crash may have reached the provider, so it becomes `in_doubt`. Where the provider lists jobs (the manifest's
-`lookup`), an in-doubt line is looked up: found, it is followed by id; certainly absent, it is submitted again.
-Elsewhere it stays in doubt and is not resubmitted unless asked.
+`lookup`), an in-doubt line is looked up: found, it is followed by id; proven absent (the list read twice, no
+earlier than the submit's own time limit plus the provider's listing delay after it left), it is submitted again
+and audited once more at the end. Elsewhere, or when a lookup fails, it stays in doubt and is not resubmitted
+unless asked. Every job a lookup found for a line is reported: a line with two is never hidden.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from rich.console import Console
 from rich.table import Table
 
@@ -34,7 +37,7 @@ from kling_sdk._runtime.retry import backoff_delay, may_fail_over
 from kling_sdk.unified import AsyncKling, Request, plan
 
 from .inputs import neutral_request, poll_every
-from .journal import Journal, Row, iter_states
+from .journal import Journal, JournalLock, Row, iter_states
 
 __all__ = ["BatchOptions", "read_jobs", "run_batch"]
 
@@ -50,11 +53,12 @@ class BatchOptions:
     base_urls: Mapping[str, str] = field(default_factory=dict)
     api_keys: Mapping[str, str] = field(default_factory=dict)
     concurrency: int = 4
+    timeout: float = 60.0  # seconds per request; a submit takes at most this long in total
     deadline: float = 1800.0
     poll_interval: float | None = None
     resubmit_in_doubt: bool = False
     submit_attempts: int = 6
-    lookup_grace: float = 10.0  # wait this long after a lost submit before looking for its job
+    lookup_grace: float = 0.0  # wait at least this long after a lost submit (it only lengthens the proven minimum)
     clock_skew: float = 60.0  # the provider's clock may differ from ours by this much
 
 
@@ -89,16 +93,17 @@ def run_batch(jobs: Path, out: Path, options: BatchOptions, console: Console, *,
     """Run (or resume) a batch; writes videos, the journal and report.json to `out`; returns the exit code."""
     lines, requests = read_jobs(jobs, options.providers)
     out.mkdir(parents=True, exist_ok=True)
-    journal = Journal(out / JOURNAL)
-    try:
-        journal.load(lines)
-        started = time.monotonic()
-        asyncio.run(_Batch(journal, requests, options, out, console, quiet).run())
-        rows = journal.rows()
-    finally:
-        journal.close()
-    report = _report(jobs, out, options, rows, time.monotonic() - started)
-    (out / REPORT).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    with JournalLock(out):  # one run per folder, held to the end; a second one is refused before anything is sent
+        journal = Journal(out / JOURNAL)
+        try:
+            journal.load(lines)
+            started = time.monotonic()
+            asyncio.run(_Batch(journal, requests, options, out, console, quiet).run())
+            rows = journal.rows()
+        finally:
+            journal.close()
+        report = _report(jobs, out, options, rows, time.monotonic() - started)
+        (out / REPORT).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     if not quiet:
         _summary(console, report, out)
     return _exit_code(report)
@@ -135,12 +140,14 @@ class _Batch:
                 row = self.journal.row(row.line)
             if row.state in ("pending", "accepted", "in_doubt") or (row.state == "succeeded" and not _saved(row)):
                 todo.put_nowait(row)
-        if todo.empty():
-            return
+        if todo.empty() and not any(row.lost_at is not None for row in self.journal.rows()):
+            return  # nothing to run, nothing to look at again
         kling = AsyncKling(
             self.options.providers,
             api_keys=self.options.api_keys,
             base_urls=self.options.base_urls,
+            timeout=httpx.Timeout(self.options.timeout, connect=min(10.0, self.options.timeout)),
+            concurrency=self.options.concurrency,
         )
         async with kling:
             workers = [asyncio.create_task(self._worker(kling, todo)) for _ in range(self.options.concurrency)]
@@ -148,6 +155,7 @@ class _Batch:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            await self._audit(kling)
 
     async def _worker(self, kling: AsyncKling, todo: asyncio.Queue[Row]) -> None:
         while True:
@@ -230,29 +238,64 @@ class _Batch:
             return
 
     async def _resolve(self, kling: AsyncKling, row: Row) -> None:
-        """Settle an in-doubt line by looking for its job: found, it is accepted; certainly absent, pending again.
+        """Settle an in-doubt line by looking for its job: found, it is accepted; proven absent, pending again.
 
-        Where the provider cannot list jobs the line stays in doubt.
+        Absence is proven only by the provider's list read no earlier than `lookup_delay` (the submit's own time
+        limit plus the provider's listing delay, or `--lookup-grace` if longer) after the submit left, and read
+        once more a listing delay later. Where the provider cannot list jobs, or a lookup fails, the line stays in
+        doubt.
         """
-        line, provider = row.line, row.provider
-        if provider is None or row.sent_at is None or not kling.client(provider).can_find_jobs:
+        line, provider, sent_at = row.line, row.provider, row.sent_at
+        wait = kling.lookup_delay(provider) if provider is not None else None
+        if provider is None or sent_at is None or wait is None:
             return
-        await asyncio.sleep(max(0.0, row.sent_at + self.options.lookup_grace - time.time()))
-        async with self.claiming:  # identical requests must not claim the same job
-            claimed = {r.job_id for r in self.journal.rows() if r.job_id is not None}
+        await asyncio.sleep(max(0.0, sent_at + max(wait, self.options.lookup_grace) - time.time()))
+        recheck = max(1.0, wait - (kling.client(provider).submit_timeout or 0.0))
+        for look in range(2):
+            if look:
+                await asyncio.sleep(recheck)  # "not listed" once may still be the listing's delay
+            async with self.claiming:  # identical requests must not claim the same job
+                try:
+                    found = await self._look(kling, line, provider, sent_at)
+                except KlingError as exc:
+                    self.journal.note(line, f"looking up the in-doubt submit failed: {exc}")
+                    return
+                if found:
+                    self.journal.accepted(line, provider, found[0], self.requests[line].task)
+                    break
+        else:
+            self.journal.absent(line, f"{provider} lists no job for the lost submit, twice: it never arrived", sent_at)
+            self._say(f"line {line}: the lost submit never arrived; submitting again")
+            return
+        self._say(f"line {line}: found the job of the lost submit ({provider}:{found[0]})")
+        if len(found) > 1:
+            self._say(f"line {line}: the provider has {len(found)} jobs for this line: {', '.join(found)}")
+
+    async def _look(self, kling: AsyncKling, line: int, provider: str, since: float) -> list[str]:
+        """The ids of every listed job the line's request may have made since `since` (others' jobs excluded),
+        remembered in the journal."""
+        claimed = {r.job_id for r in self.journal.rows() if r.job_id is not None and r.line != line}
+        jobs = await kling.find_all_submitted(
+            self.requests[line], provider, since=since - self.options.clock_skew, exclude=claimed
+        )
+        found = [job.id for job in jobs]
+        if found:
+            self.journal.saw(line, found)
+        return found
+
+    async def _audit(self, kling: AsyncKling) -> None:
+        """Look once more for lines resubmitted after a lookup judged their first submit absent: a job that the list
+        showed too late is then reported beside the line's own, never hidden."""
+        for row in self.journal.rows():
+            if row.lost_at is None or row.provider is None or not kling.client(row.provider).can_find_jobs:
+                continue
             try:
-                job = await kling.find_submitted(
-                    self.requests[line], provider, since=row.sent_at - self.options.clock_skew, exclude=claimed
-                )
+                found = await self._look(kling, row.line, row.provider, row.lost_at)
             except KlingError as exc:
-                self.journal.note(line, f"looking up the in-doubt submit failed: {exc}")
-                return
-            if job is None:
-                self.journal.refused(line, f"{provider} has no job for the lost submit: it never arrived")
-                self._say(f"line {line}: the lost submit never arrived; submitting again")
-                return
-            self.journal.accepted(line, job.provider, job.id, job.task)
-        self._say(f"line {line}: found the job of the lost submit ({job.provider}:{job.id})")
+                self.journal.note(row.line, f"the closing lookup failed: {exc}")
+                continue
+            if len(found) > 1:
+                self._say(f"line {row.line}: the provider has {len(found)} jobs for this line: {', '.join(found)}")
 
 
 def _worth_retrying(error: KlingError) -> bool:
@@ -271,7 +314,7 @@ def _saved(row: Row) -> bool:
 
 def _report(jobs: Path, out: Path, options: BatchOptions, rows: list[Row], seconds: float) -> dict[str, Any]:
     def entry(row: Row) -> dict[str, Any]:
-        found: dict[str, Any] = {"line": row.line, "state": row.state}
+        found: dict[str, Any] = {"line": row.line, "state": row.state, "jobs": _jobs_of(row, rows)}
         if row.job_id is not None:
             found["job"] = f"{row.provider}:{row.job_id}"
         for key in ("output", "error"):
@@ -290,8 +333,18 @@ def _report(jobs: Path, out: Path, options: BatchOptions, rows: list[Row], secon
         "failed": [entry(row) for row in rows if row.state == "failed"],
         "in_doubt": [entry(row) for row in rows if row.state == "in_doubt"],
         "unfinished": [entry(row) for row in rows if row.state in ("pending", "accepted")],
+        "duplicates": [entry(row) for row in rows if len(_jobs_of(row, rows)) > 1],
         "jobs": [entry(row) for row in rows],
     }
+
+
+def _jobs_of(row: Row, rows: list[Row]) -> list[str]:
+    """Every job the line is known to have at its provider: its own and any other a lookup found for it that no
+    other line claimed (more than one: the line was submitted twice)."""
+    others = {r.job_id for r in rows if r.line != row.line and r.job_id is not None}
+    ids = [row.job_id] if row.job_id is not None else []
+    ids += [job_id for job_id in row.found if job_id not in others and job_id not in ids]
+    return [f"{row.provider}:{job_id}" for job_id in ids]
 
 
 def _summary(console: Console, report: dict[str, Any], out: Path) -> None:
@@ -307,6 +360,9 @@ def _summary(console: Console, report: dict[str, Any], out: Path) -> None:
             console.print(f"  line {item['line']} {item['state']}: {item.get('error', '')}", highlight=False)
     if report["in_doubt"]:
         console.print("in doubt: these may exist at the provider; rerun with --resubmit-in-doubt to send them again")
+    for item in report["duplicates"]:
+        console.print(f"  line {item['line']} has {len(item['jobs'])} jobs at the provider: {', '.join(item['jobs'])}",
+                      highlight=False)  # fmt: skip
     console.print(f"report: {out / REPORT}", highlight=False)
 
 

@@ -59,6 +59,14 @@ class KlingError(Exception):
         # all reach an error through its attributes.
         super().__setattr__(name, redact(value))
 
+    # Set on every error raised after a submit was accepted: the job exists (and may be billed), follow it by these.
+    job_id: str | None = None
+    job_ref: str | None = None  # "provider:id"
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return f"{text} (job {self.job_ref})" if self.job_ref and self.job_id and self.job_id not in text else text
+
 
 class MissingApiKeyError(KlingError):
     """No API key was passed and the provider's environment variable is unset."""
@@ -204,6 +212,7 @@ class GenerationFailedError(KlingError):
         self.retryable = retryable
         self.message = message
         self.raw_status = raw_status
+        self.job_ref = f"{provider}:{job_id}"
         super().__init__(f"[{provider}] job {job_id} failed{f' ({code})' if code else ''}: {message}")
 
 
@@ -222,6 +231,7 @@ class JobDeadlineExceededError(KlingError):
         self.elapsed = elapsed
         self.last_status = last_status
         self.cancelled = cancelled
+        self.job_ref = f"{provider}:{job_id}"
         tail = "; cancel requested" if cancelled else "; it may still be running, follow it up by id"
         super().__init__(f"[{provider}] job {job_id} still {last_status or 'unknown'} after {elapsed:.0f} s{tail}")
 

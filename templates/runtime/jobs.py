@@ -30,6 +30,7 @@ __all__ = [
     "StreamSpec",
     "VideoResult",
     "find_listed_job",
+    "find_listed_jobs",
     "poll_delay",
     "read_status",
     "read_video",
@@ -86,6 +87,7 @@ class JobLookup:
     id: tuple[str, ...]
     match: tuple[tuple[str, str], ...]  # (request body field, pointer in a listed job)
     submitted_at: tuple[str, ...]
+    listing_delay: float = 0.0  # seconds a job may take to appear in the list after its submit was answered
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ class JobProtocol:
     stream: StreamSpec | None = None
     idempotency_header: str | None = None
     lookup: JobLookup | None = None
+    cancelled_codes: tuple[str, ...] = ()  # a failure with one of these codes is a cancellation
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,8 @@ def read_status(
         state = "failed"
     if state == "failed":
         failure = _failure(protocol, document, raw_status)
+        if failure.code is not None and failure.code in protocol.cancelled_codes:
+            state = "cancelled"  # e.g. fal: COMPLETED with error_type request_cancelled
     position = pick(document, protocol.queue_position)
     return JobStatus(
         job_id=job_id,
@@ -310,6 +315,15 @@ def find_listed_job(
 
     Jobs in `exclude` (already claimed by other requests) are skipped, so identical requests each find their own.
     """
+    found = find_listed_jobs(lookup, listings, body, since, exclude)
+    return found[0] if found else None
+
+
+def find_listed_jobs(
+    lookup: JobLookup, listings: Sequence[Any], body: Mapping[str, Any], since: float, exclude: Collection[str]
+) -> list[str]:
+    """Every listed job that matches the request body, submitted at or after `since` and not in `exclude`,
+    earliest first (a job listed under several filter values counts once)."""
     found: list[tuple[float, str]] = []
     for listing in listings:
         items = pick(listing, lookup.items)
@@ -320,4 +334,4 @@ def find_listed_job(
                 continue
             if all(pick(item, (pointer,)) == body.get(name) for name, pointer in lookup.match):
                 found.append((float(submitted), str(job_id)))
-    return min(found)[1] if found else None
+    return list(dict.fromkeys(job_id for _, job_id in sorted(found)))

@@ -49,28 +49,92 @@ class Fault:
     """A scripted misbehaviour of one route for the next `times` requests (`None`: every request).
 
     `status` answers in the provider's error shape (with `Retry-After` if `retry_after` is set); `drop` lets the
-    request take effect, then closes the connection mid-body; `truncate` closes a download after that many bytes;
-    `latency` delays the answer; `fail_generation` and `unknown_status` shape the job a submit creates.
+    request take effect, then closes the connection mid-body; `truncate` closes a download after that many bytes
+    (announcing the full length, or with `honest` the cut length, ending the body normally); `latency` delays the
+    answer; `stall` sends half the body (a stream: its first event), then waits that long before the rest;
+    `trickle` sends the body one byte every that many seconds; `fail_generation` and `unknown_status` shape the
+    job a submit creates. Every field is checked when the fault is made: a wrong type is a ValueError naming it.
     """
 
     status: int | None = None
     retry_after: float | None = None
     drop: bool = False
     truncate: int | None = None
+    honest: bool = False
     latency: float = 0.0
+    stall: float | None = None
+    trickle: float | None = None
     fail_generation: bool = False
     unknown_status: str | None = None
     times: int | None = 1
     skip: int = 0
 
+    def __post_init__(self) -> None:
+        for name, rule in _FAULT_RULES.items():
+            problem = rule(getattr(self, name))
+            if problem:
+                raise ValueError(f"fault field {name!r} {problem}, got {getattr(self, name)!r}")
+
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Fault:
-        """Build from JSON (the control endpoint); unknown keys are an error."""
+    def from_dict(cls, data: Any) -> Fault:
+        """Build from JSON (the control endpoint); unknown keys and wrong types are a ValueError naming the field."""
+        if not isinstance(data, dict):
+            raise ValueError("fault must be a JSON object")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown fault field(s): {', '.join(unknown)}")
         return cls(**data)
+
+
+def _number(minimum: float, *, optional: bool, above: bool = False) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return "must be a number" + (" or null" if optional else "")
+        if value < minimum or (above and value == minimum):
+            return f"must be {'>' if above else '>='} {minimum:g}"
+        return None
+
+    return check
+
+
+def _integer(minimum: int, *, optional: bool, maximum: int | None = None) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            return "must be an integer" + (" or null" if optional else "")
+        if value < minimum or (maximum is not None and value > maximum):
+            return f"must be in {minimum}..{maximum}" if maximum is not None else f"must be >= {minimum}"
+        return None
+
+    return check
+
+
+def _flag(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or isinstance(value, str) else "must be a string or null"
+
+
+_FAULT_RULES: dict[str, Callable[[Any], str | None]] = {
+    "status": _integer(100, optional=True, maximum=599),
+    "retry_after": _number(0, optional=True),
+    "drop": _flag,
+    "truncate": _integer(0, optional=True),
+    "honest": _flag,
+    "latency": _number(0, optional=False),
+    "stall": _number(0, optional=True),
+    "trickle": _number(0, optional=True, above=True),
+    "fail_generation": _flag,
+    "unknown_status": _text,
+    "times": _integer(1, optional=True),
+    "skip": _integer(0, optional=False),
+}
 
 
 @dataclass
@@ -109,6 +173,7 @@ class _Request:
     headers: dict[str, str]
     body: bytes
     origin: str
+    too_large: bool = False  # the body was over the limit: it was not read and is empty here
 
 
 @dataclass
@@ -174,6 +239,8 @@ class FakeProvider:
         tick: float = 0.5,
         keepalive: float = 15.0,
         video: bytes | None = None,
+        max_body: int = 16 * 1024 * 1024,
+        list_lag: float = 0.0,
     ) -> None:
         if outcome not in ("succeeded", "failed"):
             raise ValueError("outcome must be 'succeeded' or 'failed'")
@@ -184,6 +251,8 @@ class FakeProvider:
         self.tick = tick
         self.keepalive = keepalive
         self.video = video if video is not None else sample_video()
+        self.max_body = max_body  # bytes; a larger request body is refused unread (413 in the provider's shape)
+        self.list_lag = list_lag  # seconds a new job is missing from the job list (a listing that lags behind)
         self.jobs: dict[tuple[str, str], _Job] = {}
         self.calls: Counter[str] = Counter()
         self.submits: Counter[str] = Counter()
@@ -209,14 +278,42 @@ class FakeProvider:
         else:
             await asyncio.sleep(seconds)
 
+    async def pause(self, seconds: float, stopped: Callable[[], bool]) -> None:
+        """Wait on the app's clock in ticks, ending early once `stopped()` (the client left, the server stops)."""
+        end = self.now() + seconds
+        while not stopped() and self.now() < end:
+            await self.sleep(min(self.tick, end - self.now()))
+
     def inject(self, provider: str, route: str, fault: Fault | None = None, **options: Any) -> Fault:
         """Script a fault on a route: an operation name, a kind (submit, status, result, cancel, list, stream,
-        events, upload), `download`, or `*` for every route of the provider."""
-        self._provider(provider)
+        events, upload, upload_put), `download`, or `*` for every route of the provider.
+
+        An unknown provider is a KeyError, an unknown route or a badly typed option a ValueError naming it."""
+        routes = self.routes(provider)
+        if route not in routes:
+            raise ValueError(f"route {route!r} is not a route of {provider} (one of: {', '.join(sorted(routes))})")
         fault = fault or Fault(**options)
         with self._lock:
             self._faults.setdefault((provider, route), []).append(fault)
         return fault
+
+    def routes(self, provider: str) -> set[str]:
+        """What `inject` takes as a route for `provider`: operation names, kinds, `download`, `*`."""
+        proto = self._provider(provider)
+        names = {name for r in proto["routes"] for name in (r["operation"], r["kind"])}
+        if proto["stream"]:
+            names |= {"stream", "events" if proto["stream"]["kind"] == "events" else "stream"}
+        if proto["upload_path"]:
+            names |= {"upload", "upload_put"}
+        return names | {"download", "*"}
+
+    def job_list(self) -> list[dict[str, Any]]:
+        """Every job the fake holds: provider, id, state, prompt and body digest (what a submit made)."""
+        now = self.now()
+        with self._lock:
+            jobs = list(self.jobs.values())
+        return [{"provider": j.provider, "id": j.id, "state": j.state(now), "prompt": j.body.get("prompt"),
+                 "digest": body_digest(j.body)} for j in jobs]  # fmt: skip
 
     def count(self, provider: str, route: str | None = None) -> int:
         """Requests a provider received on a route (operation name or kind), or on all routes."""
@@ -229,11 +326,13 @@ class FakeProvider:
             return {k: n for k, n in self.submits.items() if provider is None or k.startswith(provider + ":")}
 
     def stats(self) -> dict[str, Any]:
-        """Counters as JSON: requests per route, submits per body, jobs per state."""
+        """Counters as JSON: requests per route, submits per body, jobs per state, fault uses still to come."""
         now = self.now()
         with self._lock:
             states = Counter(f"{job.provider}.{job.state(now)}" for job in self.jobs.values())
-            return {"calls": dict(self.calls), "submits": dict(self.submits), "jobs": dict(states)}
+            pending = sum(f.times for queue in self._faults.values() for f in queue if f.times is not None)
+            return {"calls": dict(self.calls), "submits": dict(self.submits), "jobs": dict(states),
+                    "faults_pending": pending}  # fmt: skip
 
     def reset(self) -> None:
         """Forget jobs, counters and faults."""
@@ -254,7 +353,7 @@ class FakeProvider:
             return await _lifespan(receive, send)
         if scope["type"] != "http":
             return None
-        request = await _read_request(scope, receive)
+        request = await _read_request(scope, receive, self.max_body)
         if request.path.startswith(_CONTROL + "/"):
             return await _send(send, self._control(request))
         provider, _, rest = request.path.lstrip("/").partition("/")
@@ -267,11 +366,14 @@ class FakeProvider:
             self.calls[f"{provider}.{route['kind']}.{route['operation']}"] += 1
         fault = self._take_fault(provider, route)
         if fault is not None and fault.latency:
-            await self.sleep(fault.latency)
+            await self.pause(fault.latency, self.closing.is_set)  # a shutdown does not wait for it
         if fault is not None and fault.status is not None:
             return await _send(send, self._fault_response(provider, request, fault))
         if route["kind"] not in ("download", "upload_put") and not self._authorised(provider, request):
             return await _send(send, self._error(provider, "unauthorized", request, message="Unauthenticated"))
+        refusal = self._refusal(provider, route, request)
+        if refusal is not None:
+            return await _send(send, refusal)
         subject: _Job | str | None = ident
         if route["kind"] in _JOB_ROUTES:
             subject = self._job(provider, ident)
@@ -280,7 +382,9 @@ class FakeProvider:
         handler = getattr(self, f"_on_{route['kind']}")
         response: _Response = await handler(provider, route, subject, request, fault)
         if fault is not None and (fault.drop or fault.truncate is not None):
-            return await _send_cut(send, response, fault.truncate)
+            return await _send_cut(send, response, fault.truncate, honest=fault.honest)
+        if fault is not None and (fault.stall is not None or fault.trickle is not None):
+            return await _send_slowly(send, receive, response, self, stall=fault.stall, trickle=fault.trickle)
         if response.stream is not None:
             return await _send_stream(send, receive, response, self.closing)
         return await _send(send, response)
@@ -336,10 +440,7 @@ class FakeProvider:
         if len(siblings) < 2:
             return route
         if route["kind"] == "submit":
-            try:
-                body = json.loads(request.body or b"null")
-            except ValueError:
-                return route
+            body = _json_body(request.body)
             if isinstance(body, dict):
                 for sibling in siblings:
                     if all(body.get(k) == v for k, v in sibling["match"].items()):
@@ -351,6 +452,22 @@ class FakeProvider:
             (r["task"] for r in self._provider(provider)["routes"] if job and r["operation"] == job.operation), None
         )
         return next((r for r in siblings if r["task"] == task), route)
+
+    def _refusal(self, provider: str, route: dict[str, Any], request: _Request) -> _Response | None:
+        """The provider's 4xx for a body it would not read: too large, or not JSON where JSON is expected."""
+        if request.too_large:
+            response = self._error(provider, "invalid", request, status=413, field="body", kind="too_large",
+                                   message=f"the request body is larger than {self.max_body} bytes")  # fmt: skip
+            response.headers["connection"] = "close"  # the rest of the body was never read
+            return response
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        is_json = content_type == "application/json" or content_type.endswith("+json")
+        if route["kind"] in _JSON_ROUTES and request.body and not is_json:
+            # Every provider documents JSON bodies only; none documents its answer to another type: its usual
+            # validation error (status and shape) stands in for it.
+            message = f"Content-Type must be application/json, not {content_type[:50] or 'missing'!r}"
+            return self._error(provider, "invalid", request, field="body", kind="content_type", message=message)
+        return None
 
     def _take_fault(self, provider: str, route: dict[str, Any]) -> Fault | None:
         with self._lock:
@@ -469,10 +586,7 @@ class FakeProvider:
         self, provider: str, route: dict[str, Any], ident: Any, request: _Request, fault: Fault | None
     ) -> _Response:
         proto = self._provider(provider)
-        try:
-            body = json.loads(request.body or b"null")
-        except ValueError:
-            body = None
+        body = _json_body(request.body)
         if not isinstance(body, dict):
             return self._error(provider, "invalid", request, message="the body must be a JSON object", field="body",
                                kind="json_invalid")  # fmt: skip
@@ -530,7 +644,7 @@ class FakeProvider:
         wanted = request.query.get("status")  # without it, only active jobs are listed (Oxen, dossier §1.7)
         statuses = self._provider(provider)["statuses"]
         listed = [
-            job for job in list(self.jobs.values()) if job.provider == provider
+            job for job in list(self.jobs.values()) if job.provider == provider and now - job.created >= self.list_lag
             and (statuses.get(job.state(now), job.state(now)) == wanted if wanted else job.state(now) in ACTIVE)
         ]  # fmt: skip
         items = [self._document(provider, "status", self._values(provider, request, job)) for job in listed]
@@ -538,10 +652,8 @@ class FakeProvider:
         return _json(200, self._document(provider, "list", values))
 
     async def _on_upload(self, provider: str, route: Any, ident: Any, request: _Request, fault: Any) -> _Response:
-        try:
-            body = json.loads(request.body or b"{}")
-        except ValueError:
-            body = {}
+        body = _json_body(request.body or b"{}")
+        body = body if isinstance(body, dict) else {}
         name = secrets.token_hex(8)
         file_name = quote(str(body.get("file_name") or "upload.bin"))
         prefix = f"{request.origin}/{provider}"
@@ -569,7 +681,7 @@ class FakeProvider:
             if stored is None:
                 return _Response(404, b"no such upload", {"content-type": "text/plain"})
             data = stored
-        return _ranged(data, request.headers.get("range"), request.method == "HEAD")
+        return _ranged(data, request.headers.get("range"), request.method == "HEAD", request.headers.get("if-range"))
 
     async def _on_stream(self, provider: str, route: Any, job: _Job, request: _Request, fault: Any) -> _Response:
 
@@ -638,20 +750,46 @@ class FakeProvider:
             self.reset()
             return _json(200, {"reset": True})
         if action == "faults" and request.method == "POST":
+            data = _json_body(request.body)
+            problem = _fault_target_problem(data, self.protocols)
+            if problem is not None:
+                return _json(400, {"detail": f"bad fault: {problem}"})
             try:
-                data = json.loads(request.body)
                 fault = Fault.from_dict(data.get("fault", {}))
                 self.inject(data["provider"], data["route"], fault)
-            except (ValueError, KeyError, TypeError) as exc:
-                return _json(400, {"detail": f"bad fault: {exc}"})
+            except (ValueError, TypeError) as exc:
+                return _json(400, {"detail": f"bad fault: {exc}"[:500]})
             return _json(200, {"provider": data["provider"], "route": data["route"], "fault": asdict(fault)})
+        if action == "jobs" and request.method == "GET":
+            return _json(200, {"jobs": self.job_list()})
         if action == "providers" and request.method == "GET":
             return _json(200, {name: self.base_url(name, request.origin) for name in self.protocols})
         return _json(404, {"detail": f"no control endpoint {request.method} {request.path}"})
 
 
 _JOB_ROUTES = ("status", "result", "cancel", "stream")  # routes about one job: 404 in the provider's shape if unknown
+_JSON_ROUTES = ("submit", "upload")  # routes whose body the provider reads as JSON
 _SSE_HEADERS = {"content-type": "text/event-stream", "cache-control": "no-cache"}
+
+
+def _json_body(raw: bytes) -> Any:
+    """The JSON of a request body, or None when it is not JSON (malformed, too deep, not UTF-8)."""
+    try:
+        return json.loads(raw or b"null")
+    except (ValueError, RecursionError):
+        return None
+
+
+def _fault_target_problem(data: Any, protocols: dict[str, Any]) -> str | None:
+    """Why a control request does not name a provider and route to fault, or None."""
+    if not isinstance(data, dict):
+        return "the body must be a JSON object {provider, route, fault}"
+    provider = data.get("provider")
+    if not isinstance(provider, str) or provider not in protocols:
+        return f"provider must be one of {', '.join(protocols)}, got {str(provider)[:50]!r}"
+    if not isinstance(data.get("route"), str):
+        return "route must be a string: an operation name, a kind, download or *"
+    return None
 
 
 def _route_matches(key: str, provider: str, route: str | None) -> bool:
@@ -682,24 +820,49 @@ _KINDS = {  # jsonschema keyword -> the pydantic-style error type fal reports
 }
 
 
+_MESSAGES = {  # jsonschema keyword -> what is wrong, without the offending value (it may be megabytes)
+    "required": "field required",
+    "maxLength": "should have at most {} characters",
+    "minLength": "should have at least {} characters",
+    "enum": "should be one of {}",
+    "type": "should be of type {}",
+    "maximum": "should be less than or equal to {}",
+    "minimum": "should be greater than or equal to {}",
+    "maxItems": "should have at most {} items",
+    "minItems": "should have at least {} items",
+    "additionalProperties": "extra fields are not permitted",
+    "const": "should be {}",
+}
+
+
 def _describe(error: Any) -> dict[str, Any]:
-    path = [str(p) for p in error.absolute_path]
+    path = [str(p)[:100] for p in error.absolute_path]
     if error.validator == "required":
         missing = [name for name in error.validator_value if name not in (error.instance or {})]
         path.append(missing[0] if missing else "")
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        path.append(str(extra[0])[:100] if extra else "")
     name = ".".join(path) or "body"
-    return {"field": name, "message": f"{name}: {error.message}", "kind": _KINDS.get(error.validator, "value_error")}
+    template = _MESSAGES.get(str(error.validator))
+    value = error.validator_value
+    shown = ", ".join(json.dumps(v) for v in value) if isinstance(value, list) else json.dumps(value)
+    detail = template.format(shown[:200]) if template else "is not valid"
+    return {"field": name, "message": f"{name}: {detail}", "kind": _KINDS.get(error.validator, "value_error")}
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> _Response:
     return _Response(status, json.dumps(body).encode(), {"content-type": "application/json", **(headers or {})})
 
 
-def _ranged(data: bytes, header: str | None, head: bool) -> _Response:
-    """A file answer with Content-Length and single-range support (206 / 416)."""
-    headers = {"content-type": "video/mp4", "accept-ranges": "bytes", "last-modified": formatdate(0, usegmt=True)}
+def _ranged(data: bytes, header: str | None, head: bool, if_range: str | None = None) -> _Response:
+    """A file answer with Content-Length, ETag, Last-Modified and single-range support (206 / 416); a Range whose
+    If-Range no longer matches gets the whole file (200)."""
+    etag = '"' + hashlib.sha256(data).hexdigest()[:20] + '"'
+    modified = formatdate(0, usegmt=True)
+    headers = {"content-type": "video/mp4", "accept-ranges": "bytes", "last-modified": modified, "etag": etag}
     total = len(data)
-    if header and header.startswith("bytes="):
+    if header and header.startswith("bytes=") and if_range in (None, etag, modified):
         first, _, last = header.removeprefix("bytes=").split(",")[0].strip().partition("-")
         if first == "":
             start, end = max(0, total - int(last or 0)), total - 1
@@ -713,14 +876,23 @@ def _ranged(data: bytes, header: str | None, head: bool) -> _Response:
     return _Response(200, b"" if head else data, {**headers, "content-length": str(total)})
 
 
-async def _read_request(scope: Scope, receive: Receive) -> _Request:
-    chunks = []
-    while True:
+async def _read_request(scope: Scope, receive: Receive, limit: int) -> _Request:
+    """The request with its body; a body over `limit` bytes is not read (nor kept) and marks it `too_large`."""
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    declared = headers.get("content-length", "")
+    too_large = declared.isdigit() and int(declared) > limit
+    chunks: list[bytes] = []
+    size = 0
+    while not too_large:
         message = await receive()
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            too_large, chunks = True, []
+            break
+        chunks.append(chunk)
         if not message.get("more_body"):
             break
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
     host = headers.get("host") or "{}:{}".format(*scope.get("server") or ("127.0.0.1", 80))
     return _Request(
         method=scope["method"],
@@ -729,6 +901,7 @@ async def _read_request(scope: Scope, receive: Receive) -> _Request:
         headers=headers,
         body=b"".join(chunks),
         origin=f"{scope.get('scheme', 'http')}://{host}",
+        too_large=too_large,
     )
 
 
@@ -743,18 +916,54 @@ async def _send(send: Send, response: _Response) -> None:
     await send({"type": "http.response.body", "body": response.body})
 
 
-async def _send_cut(send: Send, response: _Response, keep: int | None) -> None:
-    """Announce the full length, send part of the body, then drop the connection."""
+async def _send_cut(send: Send, response: _Response, keep: int | None, *, honest: bool = False) -> None:
+    """Send part of the body: announcing the full length and dropping the connection, or (`honest`) announcing
+    only the part and ending normally, so that only a size stated elsewhere can tell the file is short."""
     body = response.body
     if response.stream is not None:
         async for chunk in response.stream(lambda: False):
             body += chunk
             break
-    response.headers["content-length"] = str(len(body))
     cut = len(body) // 2 if keep is None else min(keep, max(0, len(body) - 1))
+    response.headers["content-length"] = str(cut if honest else len(body))
     await send({"type": "http.response.start", "status": response.status, "headers": _header_list(response)})
+    if honest:
+        await send({"type": "http.response.body", "body": body[:cut]})
+        return
     await send({"type": "http.response.body", "body": body[:cut], "more_body": True})
     raise DroppedConnection("injected: connection dropped mid-body")
+
+
+async def _send_slowly(
+    send: Send, receive: Receive, response: _Response, app: FakeProvider, *, stall: float | None, trickle: float | None
+) -> None:
+    """Send the answer with its full headers, then stall after the first half (or first event), or trickle it
+    out a byte at a time: what a read timeout alone cannot bound."""
+    original = response.stream
+    body = response.body
+    if original is None:
+        response.headers["content-length"] = str(len(body))
+
+    async def paced(stopped: Callable[[], bool]) -> AsyncIterator[bytes]:
+        pieces = original(stopped) if original is not None else _halves(body)
+        first = True
+        async for piece in pieces:
+            for part in [piece[i : i + 1] for i in range(len(piece))] if trickle else [piece]:
+                if stopped():
+                    return
+                yield part
+                if trickle:
+                    await app.pause(trickle, stopped)
+            if first and stall:
+                first = False
+                await app.pause(stall, stopped)
+
+    return await _send_stream(send, receive, _Response(response.status, b"", response.headers, paced), app.closing)
+
+
+async def _halves(body: bytes) -> AsyncIterator[bytes]:
+    yield body[: len(body) // 2]
+    yield body[len(body) // 2 :]
 
 
 async def _send_stream(send: Send, receive: Receive, response: _Response, closing: threading.Event) -> None:

@@ -79,13 +79,38 @@ class _QuietDrops(logging.Filter):
         return not (record.exc_info and isinstance(record.exc_info[1], DroppedConnection))
 
 
-def _server(app: FakeProvider, sock: socket.socket, log_level: str) -> Any:
+def _idle_closing_protocol() -> type:
+    """uvicorn's h11 protocol, also hanging up on a connection that sends nothing: uvicorn's own keep-alive
+    timeout only starts after a first answer, so a client that connects and never speaks would be kept forever."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class IdleClosingProtocol(H11Protocol):
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._arm_idle_timer()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.cycle is None and not self.transport.is_closing():
+                self._arm_idle_timer()  # half a request and then silence is idle too
+
+        def _arm_idle_timer(self) -> None:
+            self._unset_keepalive_if_required()
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
+
+    return IdleClosingProtocol
+
+
+def _server(app: FakeProvider, sock: socket.socket, log_level: str, idle_timeout: float = 5.0) -> Any:
     import uvicorn
 
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
     config = uvicorn.Config(
-        app, log_level=log_level, access_log=False, lifespan="off", timeout_graceful_shutdown=2, ws="none"
-    )
+        app, log_level=log_level, access_log=False, lifespan="off", timeout_graceful_shutdown=2, ws="none",
+        http=_idle_closing_protocol(), timeout_keep_alive=idle_timeout,  # type: ignore[arg-type]
+    )  # fmt: skip
     config.load()  # import the protocol modules now, on the caller's thread
     return uvicorn.Server(config)
 
@@ -104,16 +129,23 @@ def _bind(host: str, port: int) -> socket.socket:
 
 @contextmanager
 def serve(
-    *, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None, log_level: str = "warning", **options: Any
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    api_key: str | None = None,
+    log_level: str = "warning",
+    idle_timeout: float = 5.0,
+    **options: Any,
 ) -> Iterator[FakeServer]:
     """Run the fake provider on loopback in a background thread; yields the running server.
 
-    `options` go to `FakeProvider` (queued, running, outcome, clock, tick, ...); with `api_key` set, any
-    other key is refused with the provider's 401.
+    `options` go to `FakeProvider` (queued, running, outcome, clock, tick, keepalive, max_body, ...); with
+    `api_key` set, any other key is refused with the provider's 401. A connection silent for `idle_timeout`
+    seconds (before its first request or between requests) is closed.
     """
     app = FakeProvider(api_keys=api_key, **options)
     sock = _bind(host, port)
-    server = _server(app, sock, log_level)
+    server = _server(app, sock, log_level, idle_timeout)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="kling-fake-provider", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -144,6 +176,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--running", type=float, default=5.0, help="seconds each job runs (default 5)")
     run.add_argument("--outcome", choices=("succeeded", "failed"), default="succeeded", help="how jobs end")
     run.add_argument("--api-key", help="accept only this key (default: any non-empty key)")
+    run.add_argument("--idle-timeout", type=float, default=5.0, help="close connections silent this long (default 5)")
+    run.add_argument("--tick", type=float, default=0.5, help="seconds between event-stream checks (default 0.5)")
+    run.add_argument("--keepalive", type=float, default=15.0, help="seconds between stream keep-alives (default 15)")
     run.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
     demo = sub.add_parser("demo", help="run one job per provider through the generated clients and save the MP4s")
     demo.add_argument("--out", default="out", help="folder for the videos (default out/)")
@@ -160,7 +195,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .demo import main as demo
 
         return demo(args.out, args.provider, args.queued, args.running)
-    app = FakeProvider(queued=args.queued, running=args.running, outcome=args.outcome, api_keys=args.api_key)
+    app = FakeProvider(
+        queued=args.queued, running=args.running, outcome=args.outcome, api_keys=args.api_key, tick=args.tick,
+        keepalive=args.keepalive,
+    )  # fmt: skip
     sock = _bind(args.host, args.port)
     host, port = sock.getsockname()[:2]
     origin = f"http://{host}:{port}"
@@ -168,9 +206,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in app.protocols:
         env = f"{name.upper()}_BASE_URL"
         print(f"  {name:<8} {app.base_url(name, origin):<40} export {env}={app.base_url(name, origin)}")
-    print(f"  control  {origin}/_fake/stats  (POST /_fake/faults, POST /_fake/reset)")
+    print(f"  control  {origin}/_fake/stats  (GET /_fake/jobs, POST /_fake/faults, POST /_fake/reset)")
     sys.stdout.flush()
-    server = _server(app, sock, args.log_level)
+    server = _server(app, sock, args.log_level, args.idle_timeout)
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:
