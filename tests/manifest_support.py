@@ -235,6 +235,40 @@ def _task_of(unified_id: str) -> str:
     return next(t.task for t in MANIFEST.unified if t.id == unified_id)
 
 
+def neutral_params(task: str) -> list[Any]:
+    """The neutral parameters the manifest's [unified] table declares for a task."""
+    return list(next(t for t in MANIFEST.unified if t.task == task).params)
+
+
+def neutral_value(task: str, param: str) -> Any:
+    """A valid neutral value for a parameter, from its declaration."""
+    declared = next(p for p in neutral_params(task) if p.name == param)
+    if declared.enum:
+        return declared.enum[-1]
+    samples = {"str": "x", "bool": False, "list[str]": ["v1"], "file": IMAGE_URL}
+    return samples.get(declared.type, declared.minimum if declared.minimum is not None else 1)
+
+
+def neutral_base(task: str, **values: Any) -> dict[str, Any]:
+    """The required neutral parameters of a task with valid values (plus `values`)."""
+    return {**{p.name: neutral_value(task, p.name) for p in neutral_params(task) if p.required}, **values}
+
+
+def serving(task: str, param: str | None = None) -> list[str]:
+    """The providers whose neutral mapping serves a task (and takes a parameter for it)."""
+    return providers(
+        lambda p: unified_fields(p.name, task) and (param is None or param in unified_fields(p.name, task))
+    )
+
+
+def not_serving(task: str, param: str | None = None) -> list[str]:
+    """The providers with a neutral mapping that do not serve a task (or do not take a parameter for it)."""
+    mapped = providers(lambda p: p.unified)
+    return [
+        name for name in mapped if name not in serving(task, param) and (param is None or unified_fields(name, task))
+    ]
+
+
 def start_image_field(name: str, op_name: str) -> str | None:
     """The request field that takes the first frame: the neutral mapping's, else the first required image field."""
     op = operation(name, op_name)

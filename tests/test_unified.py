@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 from conftest import Recorder, make_client
 from manifest_support import (
-    IMAGE_URL,
     MANIFEST,
     all_tasks,
     client_class,
     fixture_for,
+    neutral_base,
+    neutral_value,
     plain_schema,
     provider_data,
     providers,
@@ -50,20 +51,8 @@ def _client(provider: str, task: str, recorder: Recorder) -> Any:
     return make_client(client_class(provider), recorder)
 
 
-def _sample(task: str, param: str) -> Any:
-    """A valid neutral value for a parameter, from its declaration."""
-    declared = next(p for p in NEUTRAL[task].params if p.name == param)
-    if declared.enum:
-        return declared.enum[-1]
-    return {
-        "str": "x", "int": declared.minimum or 1, "float": declared.minimum or 0.0, "bool": False,
-        "list[str]": ["v1"], "file": IMAGE_URL,
-    }[declared.type]  # fmt: skip
-
-
-def _base(task: str) -> dict[str, Any]:
-    """The required neutral parameters of a task."""
-    return {p.name: _sample(task, p.name) for p in NEUTRAL[task].params if p.required}
+_sample = neutral_value
+_base = neutral_base
 
 
 @pytest.mark.parametrize(("request_name", "provider", "body"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
