@@ -440,3 +440,26 @@ def invalid_requests(name: str, op_name: str) -> list[tuple[str, str, dict[str, 
 def nullable_fields(name: str, op_name: str) -> list[str]:
     """The request properties whose schema admits null."""
     return [f for f, prop in request_properties(name, op_name).items() if plain_schema(prop)[1]]
+
+
+def request_schema_location(name: str, op: OperationDecl) -> tuple[str, str]:
+    """(vendored document, JSON pointer) of the object schema a submit's request body is read from: its model part
+    where the body is composed, else the OpenAPI request body schema (the component it refers to)."""
+    decl = provider(name)
+    if op.body:
+        spec_id, _, pointer = op.body[-1].partition("#")
+        return decl.spec(spec_id).path, pointer
+    source = decl.spec(op.spec)
+    doc = json.loads((ROOT / source.path).read_text(encoding="utf-8"))
+    escaped = op.path.replace("~", "~0").replace("/", "~1")
+    pointer = f"/paths/{escaped}/{op.method.lower()}/requestBody/content/application~1json/schema"
+    schema = doc["paths"][op.path][op.method.lower()]["requestBody"]["content"]["application/json"]["schema"]
+    ref = schema.get("$ref") if isinstance(schema, dict) else None
+    return source.path, ref[1:] if isinstance(ref, str) and ref.startswith("#/") else pointer
+
+
+def generated_file(module: str) -> str:
+    """The generated file of a module, relative to the output directory (`kling_sdk/fal/client.py`)."""
+    found = importlib.import_module(module)
+    suffix = "/__init__.py" if Path(str(found.__file__)).name == "__init__.py" else ".py"
+    return module.replace(".", "/") + suffix
