@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kling_sdk import PROVIDER_TITLES
 from kling_sdk._runtime.errors import (
     APIError,
     DownloadError,
@@ -57,7 +58,7 @@ EXIT_CODES_HELP = (
 
 app = typer.Typer(
     name="kling",
-    help=f"Kling 2.6 Pro videos from any provider (Oxen.ai, AIMLAPI, Sunra, fal). {EXIT_CODES_HELP}",
+    help=f"Kling 2.6 Pro videos from any provider ({', '.join(PROVIDER_TITLES.values())}). {EXIT_CODES_HELP}",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
