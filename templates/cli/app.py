@@ -100,8 +100,8 @@ ProviderOpt = Annotated[
     typer.Option(
         "--provider",
         "-p",
-        help="Provider to use; repeat for a preference list (failover before a job is accepted). "
-        "Default: every provider whose API key is set, in manifest order.",
+        help=f"Provider to use ({', '.join(CLIENTS)}); repeat for a preference list (failover before a job is "
+        "accepted). Default: every provider whose API key is set, in manifest order.",
     ),
 ]
 BaseUrlOpt = Annotated[
