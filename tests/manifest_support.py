@@ -11,18 +11,14 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from codegen import ir
-from codegen.diagnostics import Diagnostics
 from codegen.fixtures import Fixture, load_fixtures
 from codegen.manifest import Manifest, OperationDecl, ProviderDecl, SpecSource, load
-from codegen.parse import build_api
 from kling_sdk.testing import load_protocols
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -311,23 +307,7 @@ def image_submit(name: str) -> OperationDecl | None:
     return next((op for op in operations(name, "submit") if start_image_field(name, op.name)), None)
 
 
-# ---------------------------------------------------------------------------------------------- specs and the IR
-@cache
-def api() -> ir.Api:
-    """The IR of the vendored specs (what `codegen generate` compiles)."""
-    return build_api(MANIFEST, None, Diagnostics())
-
-
-def ir_provider(name: str) -> ir.Provider:
-    """One provider of the IR."""
-    return next(p for p in api().providers if p.name == name)
-
-
-def ir_model(name: str, class_name: str) -> ir.Model:
-    """One model of a provider's IR, by class name."""
-    return next(m for m in ir_provider(name).models if m.name == class_name)
-
-
+# ---------------------------------------------------------------------------------------------- vendored documents
 def spec_sources(where: Callable[[ProviderDecl, SpecSource], Any] | None = None) -> list[tuple[str, SpecSource]]:
     """(provider, vendored document) for every document the manifest names (with a fact)."""
     return [(p.name, s) for p in MANIFEST.providers for s in p.specs if where is None or where(p, s)]
