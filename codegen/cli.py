@@ -1,4 +1,4 @@
-"""Command line: `codegen generate | check | list | fetch | drift`."""
+"""Command line: `codegen generate | check | lock | list | fetch | drift | rules`."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from codegen import output, verify
-from codegen.diagnostics import Diagnostics, GenerationError, internal_error
+from codegen import lock, output, verify
+from codegen.diagnostics import Diagnostics, GenerationError, Location, internal_error
 from codegen.manifest import Manifest, load
 from codegen.parse import build_api
 from codegen.render import format_python, render_files
 from codegen.report import FAIL_ON, FORMATS
-from codegen.specs import check_lock
 
 EXIT_OK, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
 
@@ -34,6 +33,14 @@ def _parser() -> argparse.ArgumentParser:
         )
         cmd.add_argument("--output", type=Path, help="output directory (default: the manifest's generator.output)")
         cmd.add_argument("-q", "--quiet", action="store_true", help="print warnings only")
+    locking = sub.add_parser("lock", help="write or refresh specs/lock.json entries for the vendored files")
+    locking.add_argument("--provider", action="append", help="only this provider (repeatable)")
+    locking.add_argument(
+        "--origin", choices=lock.ORIGINS, default="transcribed",
+        help="origin of new entries: transcribed from the spec's or docs URL (default), or fetched",
+    )  # fmt: skip
+    locking.add_argument("--manifest", type=Path, default=Path("providers.toml"))
+    locking.add_argument("-q", "--quiet", action="store_true", help="print nothing when all is well")
     listing = sub.add_parser("list", help="list providers, operations and models")
     listing.add_argument("--manifest", type=Path, default=Path("providers.toml"))
     fetch = sub.add_parser("fetch", help="fetch the providers' documents from their source URLs and vendor them")
@@ -71,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         manifest = load(args.manifest)
         if args.command == "list":
             return _list(manifest, diagnostics)
+        if args.command == "lock":
+            return _lock(manifest, args)
         if args.command == "fetch":
             return _fetch(manifest, args)
         if args.command == "drift":
@@ -98,7 +107,7 @@ def render(
     for name in only or ():
         manifest.provider(name)
     api = build_api(manifest, only, diagnostics)
-    check_lock(manifest.lock, manifest.root, [f for p in api.providers for f in p.spec_files], diagnostics)
+    _warn_edited_specs(manifest, [f for p in api.providers for f in p.spec_files], diagnostics)
     # The shared runtime is rendered for one provider too: the import check needs it, even if it is not written.
     rendered = render_files(api, manifest.templates, shared=True, formatted=False)
     with verify.importing(rendered, api):  # the import check runs while ruff formats
@@ -116,20 +125,66 @@ def _generate_or_check(manifest: Manifest, args: argparse.Namespace, diagnostics
     out_dir = args.output or manifest.output
     _print_diagnostics(diagnostics, quiet=args.quiet)
     elapsed = time.perf_counter() - started
+    unlocked = lock.out_of_step(manifest, args.provider)
     if args.command == "check":
         diff = output.compare(files, out_dir, scopes)
         if not diff.clean:
             print(diff.report())
             print(f"codegen check: {out_dir} is out of date; run `codegen generate`", file=sys.stderr)
+        for path, why in unlocked:
+            print(f"lock: {path}: {why}")
+        if unlocked:
+            print(
+                f"codegen check: {_lock_name(manifest)} is out of step with specs/; run `codegen lock`", file=sys.stderr
+            )
+        if not diff.clean or unlocked:
             return EXIT_DRIFT
         if not args.quiet:
             print(f"codegen check: {len(files)} files up to date ({elapsed:.2f}s)")
         return EXIT_OK
+    for path, why in unlocked:  # generation does not depend on the lock: said, not refused
+        print(f"warning: {_lock_name(manifest)}#/files/{path}: {why}; run `codegen lock`", file=sys.stderr)
     changed = output.write(files, out_dir, scopes)
     if not args.quiet:
         for path in changed:
             print(f"wrote {out_dir / path}" if path in files else f"deleted {out_dir / path}")
         print(f"codegen generate: {len(files)} files, {len(changed)} changed ({elapsed:.2f}s)")
+    return EXIT_OK
+
+
+def _lock_name(manifest: Manifest) -> str:
+    return (
+        manifest.lock.relative_to(manifest.root).as_posix()
+        if manifest.lock.is_relative_to(manifest.root)
+        else str(manifest.lock)
+    )
+
+
+def _warn_edited_specs(manifest: Manifest, paths: list[str], diagnostics: Diagnostics) -> None:
+    """Warn where a vendored file differs from the copy its lock entry records (a local edit, or a new copy)."""
+    if not manifest.lock.exists():
+        diagnostics.warn(
+            Location(_lock_name(manifest)), "no lock file: the provenance of the vendored specs is not recorded"
+        )
+        return
+    for path, entry in lock.stale_digests(manifest, paths):
+        diagnostics.warn(
+            Location(path),
+            f"differs from the copy recorded in the lock ({entry.get('origin', 'unknown origin')}, "
+            f"{entry.get('date', 'no date')}): edited locally since it was vendored; `codegen lock` records it",
+        )
+
+
+def _lock(manifest: Manifest, args: argparse.Namespace) -> int:
+    update = lock.refresh(manifest, args.provider, args.origin)
+    if update.changed:
+        lock.write(manifest, update)
+    if not args.quiet:
+        for label, paths in (("added", update.added), ("updated", update.updated), ("pruned", update.pruned)):
+            for path in paths:
+                print(f"{label:<8}{path}")
+        counts = f"{len(update.added)} added, {len(update.updated)} updated, {len(update.pruned)} pruned"
+        print(f"codegen lock: {len(update.document['files'])} entries in {_lock_name(manifest)} ({counts})")
     return EXIT_OK
 
 

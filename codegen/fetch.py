@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from codegen.diagnostics import Diagnostics, GenerationError, Location
+from codegen.lock import read_document, read_entries
 from codegen.manifest import FetchSettings, Manifest, ProviderDecl, SpecSource
 from codegen.specs import Document, is_supported_openapi, resolve_pointer, validate_document, validate_json_schema
 
@@ -113,7 +114,7 @@ def fetch_all(
     import httpx
 
     env = os.environ if env is None else env
-    lock = read_lock(manifest.lock)
+    lock = read_entries(manifest.lock)
     outcome = Outcome()
     settings = manifest.fetch
     timeout = httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0))
@@ -142,7 +143,7 @@ def fetch_all(
 def write_fetched(manifest: Manifest, outcome: Outcome, today: str | None = None) -> Outcome:
     """Vendor what changed, provider by provider and only where all of a provider's fetches succeeded."""
     failed_providers = {_provider_of(manifest, exc.source) for exc in outcome.failed}
-    lock_data = _read_lock_document(manifest.lock)
+    lock_data = read_document(manifest.lock)
     entries: dict[str, Any] = lock_data.setdefault("files", {})
     writes: dict[Path, bytes] = {}
     date = today or datetime.now(UTC).date().isoformat()
@@ -174,12 +175,6 @@ def write_fetched(manifest: Manifest, outcome: Outcome, today: str | None = None
         writes[manifest.lock] = (json.dumps(lock_data, indent=2, ensure_ascii=False) + "\n").encode()
         _replace_all(writes)
     return outcome
-
-
-def read_lock(lock_path: Path) -> dict[str, dict[str, Any]]:
-    """The lock's entries by vendored path ({} when there is no lock)."""
-    files = _read_lock_document(lock_path).get("files", {})
-    return files if isinstance(files, dict) else {}
 
 
 def prepare(decl: ProviderDecl, source: SpecSource, raw: bytes, content_type: str = "") -> tuple[bytes, list[str]]:
@@ -342,18 +337,6 @@ def _provider_of(manifest: Manifest, source: SpecSource) -> str:
         if source in decl.specs:
             return decl.name
     raise KeyError(source.path)
-
-
-def _read_lock_document(lock_path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(lock_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {"version": 1, "files": {}}
-    except json.JSONDecodeError as exc:
-        raise GenerationError(Location(lock_path.name), f"invalid lock file: {exc}") from None
-    if not isinstance(data, dict):
-        raise GenerationError(Location(lock_path.name), "invalid lock file: expected an object")
-    return data
 
 
 def _replace_all(writes: Mapping[Path, bytes]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +60,25 @@ def existing_files(output: Path, scopes: list[str]) -> set[str]:
     return found
 
 
+def empty_dirs(output: Path, scopes: list[str]) -> list[str]:
+    """Folders under the scope directories that hold nothing but caches, deepest first (relative to `output`).
+
+    A removed provider's files are deleted, but its folder would stay, and an empty folder still imports as a
+    namespace package: it is an orphan too.
+    """
+    found = []
+    for scope in scopes:
+        base = output / scope
+        if not base.is_dir():
+            continue
+        for folder in sorted((p for p in base.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+            if any(p in folder.relative_to(output).parts for p in _IGNORED_PARTS):
+                continue
+            if not existing_files(output, [folder.relative_to(output).as_posix()]):
+                found.append(folder.relative_to(output).as_posix())
+    return found
+
+
 def compare(files: dict[str, str | bytes], output: Path, scopes: list[str]) -> TreeDiff:
     """Compare rendered files with the tree on disk."""
     diff = TreeDiff()
@@ -91,7 +111,7 @@ def compare(files: dict[str, str | bytes], output: Path, scopes: list[str]) -> T
             diff.hand_edited[path] = text
         else:
             diff.stale[path] = text
-    diff.orphan = sorted(on_disk - set(files))
+    diff.orphan = sorted(on_disk - set(files)) + [f"{folder}/" for folder in empty_dirs(output, scopes)]
     return diff
 
 
@@ -112,4 +132,7 @@ def write(files: dict[str, str | bytes], output: Path, scopes: list[str]) -> lis
     for path in sorted(existing_files(output, scopes) - set(files)):
         (output / path).unlink()
         changed.append(path)
+    for folder in empty_dirs(output, scopes):  # deepest first: a removed provider's folder goes with its files
+        shutil.rmtree(output / folder)
+        changed.append(f"{folder}/")
     return changed

@@ -291,27 +291,3 @@ def schema_ref_target(doc: Document, ref: str, where: Location) -> tuple[str, An
         return pointer, resolve_pointer(doc.data, pointer, doc.location)
     except GenerationError:
         raise GenerationError(where, f"dangling $ref {ref!r}: nothing at that pointer in {doc.source.path}") from None
-
-
-def check_lock(lock_path: Path, root: Path, spec_paths: list[str], diagnostics: Diagnostics) -> None:
-    """Warn where a vendored file is missing from the lock or differs from the copy it records."""
-    where = Location(lock_path.relative_to(root).as_posix() if lock_path.is_relative_to(root) else str(lock_path))
-    if not lock_path.exists():
-        diagnostics.warn(where, "no lock file: the provenance of the vendored specs is not recorded")
-        return
-    try:
-        entries = json.loads(read_regular(lock_path, where)).get("files", {})
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as exc:
-        raise GenerationError(where, f"invalid lock file: {exc}") from None
-    for path in spec_paths:
-        entry = entries.get(path)
-        if entry is None:
-            diagnostics.warn(where.child("files", path), "vendored file has no lock entry (url, sha256, date, origin)")
-            continue
-        actual = hashlib.sha256(read_regular(root / path, Location(path))).hexdigest()
-        if entry.get("sha256") != actual:
-            diagnostics.warn(
-                Location(path),
-                f"differs from the copy recorded in the lock ({entry.get('origin', 'unknown origin')}, "
-                f"{entry.get('date', 'no date')}): edited locally since it was vendored",
-            )

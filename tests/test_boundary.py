@@ -7,7 +7,6 @@ job operations and their image fields come from the manifest, not from a list wr
 
 from __future__ import annotations
 
-import importlib
 import os
 import signal
 import socket
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import manifest_support
 import pytest
 from conftest import API_KEY, ROOT, Recorder, call, make_client
 from test_inputs import png
@@ -34,7 +34,7 @@ from kling_sdk._runtime.jobs import Job
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="the hang guard needs SIGALRM")
 
-MANIFEST = load(ROOT / "providers.toml")
+MANIFEST = manifest_support.MANIFEST
 PROVIDERS = {p.name: p for p in MANIFEST.providers}
 GUARD = 1.0  # seconds: every hostile input is refused well within this, or the test fails as a hang
 URL = "https://example.com/a.png"
@@ -57,8 +57,7 @@ def within(seconds: float = GUARD) -> Iterator[None]:
 
 
 def client_class(provider: ProviderDecl, is_async: bool) -> type:
-    module = importlib.import_module(f"kling_sdk.{provider.name}")
-    return getattr(module, ("Async" if is_async else "") + provider.class_name + "Client")
+    return manifest_support.client_class(provider.name, is_async)
 
 
 async def refused(recorder: Recorder, provider: str, field: str, action: Callable[[], Any]) -> InvalidRequestError:
@@ -235,7 +234,7 @@ def test_id_policy(job_id: str, problem: str | None) -> None:
 
 # ------------------------------------------------------------------------------------------------ image inputs
 def _module(provider: str) -> Any:
-    return importlib.import_module(f"kling_sdk.{provider}")
+    return manifest_support.sdk_module(provider)
 
 
 def _image_targets() -> list[tuple[str, str, str]]:

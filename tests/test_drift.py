@@ -7,23 +7,159 @@ import json
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from manifest_support import (
+    can_cancel,
+    fixture_for,
+    fixtures,
+    job_field,
+    model_class,
+    operation,
+    operations,
+    provider,
+    providers,
+    spec_of,
+    spec_sources,
+    status_operation,
+    submits,
+)
 
 from codegen.cli import main
 from codegen.drift import RULES
 from codegen.impact import next_version
-from codegen.manifest import load
+from codegen.manifest import OperationDecl, load
 
 ROOT = Path(__file__).resolve().parents[1]
-FAL_I2V = "fal/kling-video-v2.6-pro-image-to-video.json"
-FAL_INPUT = "/components/schemas/KlingVideoV26ProImageToVideoInput"
-FAL_OUTPUT = "/components/schemas/KlingVideoV26ProImageToVideoOutput"
-OXEN_I2V = "oxen/kling-video-v2-6-pro-image-to-video.json"
-SUNRA = "sunra/kling-v2.6-pro.json"
 
+
+# ---------------------------------------------------------------------------------------------- which documents
+# Each test edits a vendored document with the structure it needs, found in the manifest: the first provider with
+# it (today Sunra's or fal's OpenAPI, Oxen's JSON Schema documents); skipped when no provider has it.
+@dataclass(frozen=True)
+class Target:
+    """An OpenAPI document with a submit whose request body, and an operation whose answer, are components."""
+
+    provider: str
+    document: str  # relative to specs/
+    request: str  # pointer of the submit's request component
+    response: str  # pointer of the response component
+    submit: OperationDecl
+    reader: OperationDecl  # the result (or status) operation that reads `response`
+
+
+def _json_body_schema(node: Any) -> Any:
+    return (node or {}).get("content", {}).get("application/json", {}).get("schema")
+
+
+def _component(doc: dict[str, Any], op: OperationDecl, side: str) -> str | None:
+    """The pointer of an operation's request or 200-response component, if it is a local $ref."""
+    spec_op = doc.get("paths", {}).get(op.path, {}).get(op.method.lower(), {})
+    schema = _json_body_schema(
+        spec_op.get("requestBody") if side == "request" else spec_op.get("responses", {}).get("200")
+    )
+    ref = schema.get("$ref") if isinstance(schema, dict) else None
+    return ref[1:] if isinstance(ref, str) and ref.startswith("#/") else None
+
+
+def _document(name: str, op: OperationDecl) -> str:
+    return spec_of(name, op).path.removeprefix("specs/")
+
+
+def _load(document: str) -> Any:
+    return json.loads((ROOT / "specs" / document).read_text())
+
+
+def _targets() -> list[Target]:
+    found = []
+    for name, submit in submits():
+        source = spec_of(name, submit)
+        if source.format != "openapi" or submit.body:
+            continue
+        doc = _load(_document(name, submit))
+        readers = [op for op in operations(name, "result") if op.spec == submit.spec]
+        readers.sort(key=lambda op: op.task != submit.task)
+        readers += [op for op in operations(name, "status") if op.spec == submit.spec]
+        request = _component(doc, submit, "request")
+        for reader in readers:
+            response = _component(doc, reader, "response")
+            if request and response and request != response:
+                found.append(Target(name, _document(name, submit), request, response, submit, reader))
+                break
+    return found
+
+
+def target(needs: Any = lambda doc, t: True, what: str = "") -> Target:
+    """The first target whose document has what a test needs; skips the test when none has."""
+    for found in _targets():
+        if needs(_load(found.document), found):
+            return found
+    pytest.skip(f"no vendored OpenAPI document with components for a submit and its answer{what}")
+
+
+def _properties(doc: Any, pointer: str) -> dict[str, Any]:
+    return dict(_node(doc, pointer).get("properties", {}))
+
+
+def _property_with(doc: Any, pointer: str, test: Any) -> str | None:
+    return next((name for name, prop in _properties(doc, pointer).items() if test(prop)), None)
+
+
+def _has_enum(prop: Any) -> bool:
+    return len(prop.get("enum", [])) >= 2
+
+
+def _has_max_length(prop: Any) -> bool:
+    return "maxLength" in prop
+
+
+def json_schema_target() -> tuple[str, str, str, list[str]]:
+    """(provider, document, pointer, operations) of a bare JSON Schema document the manifest reads request bodies
+    from (Oxen's model objects); skips the test when no provider publishes one."""
+    for name, source in spec_sources(lambda p, s: s.format == "json"):
+        readers = [op for op in operations(name) for ref in op.body if ref.split("#", 1)[0] == source.id]
+        pointers = {ref.split("#", 1)[1] for op in readers for ref in op.body if ref.split("#", 1)[0] == source.id}
+        if readers and len(pointers) == 1:
+            return name, source.path.removeprefix("specs/"), pointers.pop(), [f"{name}.{op.name}" for op in readers]
+    pytest.skip("no provider publishes a bare JSON Schema document")
+
+
+def status_target() -> tuple[str, str, str, str]:
+    """(provider, document, pointer of the status property, status operation): an OpenAPI status answer that is a
+    component with an enum at the manifest's status pointer; skips the test when none has one."""
+    for name in providers(lambda p: p.jobs):
+        op = status_operation(name)
+        source = spec_of(name, op)
+        if source.format != "openapi":
+            continue
+        document = _document(name, op)
+        component = _component(_load(document), op, "response")
+        for pointer in job_field(provider(name), "status"):
+            if component and pointer.count("/") == 1:
+                prop = _properties(_load(document), component).get(pointer[1:], {})
+                if "enum" in prop:
+                    return name, document, f"{component}/properties/{pointer[1:]}", op.name
+    pytest.skip("no provider's status answer is a component with a status enum")
+
+
+def paths_target() -> tuple[str, str, OperationDecl, OperationDecl, OperationDecl, str]:
+    """An OpenAPI document declaring a provider's submit, status and cancel operations and one more path."""
+    for name in providers(can_cancel):
+        status, cancel = status_operation(name), operation(name, provider(name).jobs.cancel_operation)  # type: ignore[union-attr,arg-type]
+        for submit in operations(name, "submit"):
+            if not (submit.spec == status.spec == cancel.spec) or spec_of(name, submit).format != "openapi":
+                continue
+            document = _document(name, submit)
+            other = [p for p in _load(document)["paths"] if p not in (submit.path, status.path, cancel.path)]
+            if other:
+                return name, document, submit, status, cancel, other[0]
+    pytest.skip("no OpenAPI document declares a submit, status and cancel operation and another path")
+
+
+PROBE = "zz_probe_seed"  # a property no vendored schema declares
 S: dict[str, Any] = {"type": "string"}
 ENUM: dict[str, Any] = {"type": "string", "enum": ["a", "b"]}
 ARRAY: dict[str, Any] = {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 4}
@@ -163,12 +299,15 @@ def test_the_cases_cover_at_least_25_kinds_and_every_kind_is_a_rule() -> None:
 def test_openapi_request_and_response_edits_are_each_reported_with_severity_and_direction(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    base, candidate = _spec_dirs(tmp_path, FAL_I2V, [FAL_INPUT, FAL_OUTPUT])
-    code, report = _drift(capsys, "--base", str(base), "--against", str(candidate), "--provider", "fal", "--no-impact")
+    t = target()
+    base, candidate = _spec_dirs(tmp_path, t.document, [t.request, t.response])
+    code, report = _drift(
+        capsys, "--base", str(base), "--against", str(candidate), "--provider", t.provider, "--no-impact"
+    )
     assert code == 1
     for pointer, direction, column, method in (
-        (FAL_INPUT, "request", 4, "fal.submit_image_to_video"),
-        (FAL_OUTPUT, "response", 5, "fal.get_image_to_video_result"),
+        (t.request, "request", 4, f"{t.provider}.{t.submit.name}"),
+        (t.response, "response", 5, f"{t.provider}.{t.reader.name}"),
     ):
         found = _by_property(report["changes"], pointer)
         assert sorted(found) == sorted(k.replace("-", "_") for k in CASES), f"{direction}: not one change per edit"
@@ -176,7 +315,7 @@ def test_openapi_request_and_response_edits_are_each_reported_with_severity_and_
             change = found[kind.replace("-", "_")]
             assert (change["kind"], change["direction"], change["severity"]) == (kind, direction, case[column]), kind
             assert change["rule"] == f"{direction}-{kind}"
-            assert change["provider"] == "fal" and change["document"] == "specs/" + FAL_I2V
+            assert change["provider"] == t.provider and change["document"] == "specs/" + t.document
             assert method in change["operations"], change
             assert change["message"]
 
@@ -185,16 +324,17 @@ def test_json_schema_documents_are_compared_as_request_schemas(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Oxen publishes bare JSON Schemas inside its model objects; the manifest says they are request bodies.
-    base, candidate = _spec_dirs(tmp_path, OXEN_I2V, ["/json_request_schema"])
-    code, report = _drift(capsys, "--base", str(base), "--against", str(candidate), "--provider", "oxen", "--no-impact")
+    name, document, pointer, readers = json_schema_target()
+    base, candidate = _spec_dirs(tmp_path, document, [pointer])
+    code, report = _drift(capsys, "--base", str(base), "--against", str(candidate), "--provider", name, "--no-impact")
     assert code == 1
-    found = _by_property(report["changes"], "/json_request_schema")
+    found = _by_property(report["changes"], pointer)
     assert len(found) == len(CASES)
     for kind, case in CASES.items():
         change = found[kind.replace("-", "_")]
         assert (change["rule"], change["severity"]) == (f"request-{kind}", case[4]), kind
-        assert change["document"] == "specs/" + OXEN_I2V
-        assert change["operations"] == ["oxen.submit_image_to_video"]
+        assert change["document"] == "specs/" + document
+        assert change["operations"] == readers
 
 
 @pytest.mark.parametrize(
@@ -209,15 +349,16 @@ def test_json_schema_documents_are_compared_as_request_schemas(
 def test_json_schema_spellings(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], before: Any, after: Any, kind: str
 ) -> None:
+    name, document, pointer, _ = json_schema_target()
     candidate = tmp_path / "candidate"
     shutil.copytree(ROOT / "specs", candidate)
     base = tmp_path / "base"
     shutil.copytree(ROOT / "specs", base)
-    for target, probe in ((base, before), (candidate, after)):
-        data = json.loads((target / OXEN_I2V).read_text())
-        data["json_request_schema"]["properties"]["probe"] = probe
-        (target / OXEN_I2V).write_text(json.dumps(data))
-    _, report = _drift(capsys, "--base", str(base), "--against", str(candidate), "--provider", "oxen", "--no-impact")
+    for copy_dir, probe in ((base, before), (candidate, after)):
+        data = json.loads((copy_dir / document).read_text())
+        _node(data, pointer)["properties"]["probe"] = probe
+        (copy_dir / document).write_text(json.dumps(data))
+    _, report = _drift(capsys, "--base", str(base), "--against", str(candidate), "--provider", name, "--no-impact")
     assert [c["rule"] for c in report["changes"]] == [f"request-{kind}"]
 
 
@@ -226,36 +367,40 @@ def test_identical_candidates_report_no_change_and_exit_0(tmp_path: Path, capsys
     code, report = _drift(capsys, "--against", str(tmp_path / "same"))
     assert code == 0
     assert report["changes"] == [] and report["summary"] == {"breaking": 0, "warning": 0, "info": 0}
-    assert len(report["compared"]) == 9
+    assert sorted(report["compared"]) == sorted(source.path for _, source in spec_sources())
     assert report["impact"]["semver"] == "none" and report["impact"]["generated"] == []
-    assert report["impact"]["fixtures"] == [] and report["impact"]["fixtures_checked"] == 41
+    assert report["impact"]["fixtures"] == [] and report["impact"]["fixtures_checked"] == len(fixtures())
 
 
 def test_reformatting_and_nullability_spelled_differently_is_no_change(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    candidate = tmp_path / "candidate"
-    shutil.copytree(ROOT / "specs", candidate)
-    data = json.loads((candidate / SUNRA).read_text())
-    (candidate / SUNRA).write_text(json.dumps(data, sort_keys=True))  # other bytes, same document
-    code, report = _drift(capsys, "--against", str(candidate), "--provider", "sunra", "--no-impact")
-    assert (code, report["changes"]) == (0, [])
+    for name, source in spec_sources():  # every document: other bytes, same document
+        candidate = tmp_path / name / source.id
+        shutil.copytree(ROOT / "specs", candidate)
+        document = source.path.removeprefix("specs/")
+        data = json.loads((candidate / document).read_text())
+        (candidate / document).write_text(json.dumps(data, sort_keys=True))
+        code, report = _drift(capsys, "--against", str(candidate), "--provider", name, "--no-impact")
+        assert (code, report["changes"]) == (0, []), source.path
 
 
 def test_a_breaking_candidate_exits_1_by_default_and_fail_on_sets_the_threshold(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    t = target(lambda doc, t: _property_with(doc, t.request, _has_enum), " with an enum in the request")
+    enum = _property_with(_load(t.document), t.request, _has_enum)
     candidate = tmp_path / "candidate"
-    with _edited_copy(candidate, FAL_I2V) as data:
-        _node(data, FAL_INPUT)["properties"]["duration"]["enum"].remove("10")
-    args = ["--against", str(candidate), "--provider", "fal", "--no-impact"]
+    with _edited_copy(candidate, t.document) as data:
+        _node(data, t.request)["properties"][enum]["enum"].pop()
+    args = ["--against", str(candidate), "--provider", t.provider, "--no-impact"]
     assert _drift(capsys, *args)[0] == 1
     assert _drift(capsys, *args, "--fail-on", "never")[0] == 0
 
     info_only = tmp_path / "info"
-    with _edited_copy(info_only, FAL_I2V) as data:
-        _node(data, FAL_INPUT)["properties"]["seed"] = {"type": "integer"}
-    args = ["--against", str(info_only), "--provider", "fal", "--no-impact"]
+    with _edited_copy(info_only, t.document) as data:
+        _node(data, t.request)["properties"][PROBE] = {"type": "integer"}
+    args = ["--against", str(info_only), "--provider", t.provider, "--no-impact"]
     code, report = _drift(capsys, *args)
     assert (code, [c["rule"] for c in report["changes"]]) == (0, ["request-property-added"])
     assert _drift(capsys, *args, "--fail-on", "warning")[0] == 0
@@ -265,33 +410,38 @@ def test_a_breaking_candidate_exits_1_by_default_and_fail_on_sets_the_threshold(
 def test_refs_are_resolved_and_a_shared_component_change_names_every_method_using_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    name, document, pointer, status_op = status_target()
     candidate = tmp_path / "candidate"
-    with _edited_copy(candidate, SUNRA) as data:
-        status = data["components"]["schemas"]["QueueStatus"]
-        status["properties"]["status"]["enum"].append("PAUSED")
-    _, report = _drift(capsys, "--against", str(candidate), "--provider", "sunra", "--no-impact")
-    [change] = report["changes"]
+    with _edited_copy(candidate, document) as data:
+        _node(data, pointer)["enum"].append("PAUSED")
+    _, report = _drift(capsys, "--against", str(candidate), "--provider", name, "--no-impact")
+    [change] = report["changes"]  # reported once, however many operations share the component
     assert change["rule"] == "response-enum-value-added" and change["severity"] == "warning"
-    assert change["pointer"] == "/components/schemas/QueueStatus/properties/status"
-    assert "sunra.get_status" in change["operations"]
+    assert change["pointer"] == pointer
+    assert f"{name}.{status_op}" in change["operations"]
 
 
 def test_paths_operations_parameters_statuses_and_content_types(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    name, document, submit, status, cancel, other = paths_target()
     candidate = tmp_path / "candidate"
-    with _edited_copy(candidate, SUNRA) as data:
+    with _edited_copy(candidate, document) as data:
         paths = data["paths"]
-        del paths["/requests/{request_id}/status/stream"]
-        paths["/requests/{request_id}/logs"] = {"get": {"responses": {"200": {"description": "logs"}}}}
-        status_op = paths["/requests/{request_id}/status"]["get"]
+        del paths[other]
+        paths["/zz-probe/{request_id}/logs"] = {"get": {"responses": {"200": {"description": "logs"}}}}
+        status_op = paths[status.path][status.method.lower()]
         status_op.setdefault("parameters", []).append({"name": "verbose", "in": "query", "required": True})
-        status_op["responses"]["404"] = {"description": "unknown request"}
-        submit = paths["/kling/kling-v2.6-pro/image-to-video"]["post"]
-        submit["requestBody"]["content"] = {"multipart/form-data": submit["requestBody"]["content"]["application/json"]}
-        del paths["/requests/{request_id}/cancel"]["put"]
-        paths["/requests/{request_id}/cancel"]["post"] = {"responses": {"200": {"description": "cancelled"}}}
-    code, report = _drift(capsys, "--against", str(candidate), "--provider", "sunra", "--no-impact")
+        unused = next(code for code in ("404", "409", "410", "451") if code not in status_op["responses"])
+        status_op["responses"][unused] = {"description": "unknown request"}
+        submit_op = paths[submit.path][submit.method.lower()]
+        content = submit_op["requestBody"]["content"]
+        submit_op["requestBody"]["content"] = {"multipart/form-data": content["application/json"]}
+        del paths[cancel.path][cancel.method.lower()]
+        paths[cancel.path]["post" if cancel.method != "POST" else "patch"] = {
+            "responses": {"200": {"description": "ok"}}
+        }
+    code, report = _drift(capsys, "--against", str(candidate), "--provider", name, "--no-impact")
     rules = {(c["rule"], c["severity"]) for c in report["changes"]}
     assert {
         ("path-removed", "breaking"),
@@ -309,12 +459,14 @@ def test_paths_operations_parameters_statuses_and_content_types(
 def test_impact_lists_generated_changes_semver_and_fixtures_that_would_break(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    t = target(lambda doc, t: _property_with(doc, t.request, _has_max_length), " with a maxLength in the request")
+    limited = _property_with(_load(t.document), t.request, _has_max_length)
     candidate = tmp_path / "candidate"
-    with _edited_copy(candidate, FAL_I2V) as data:
-        schema = _node(data, FAL_INPUT)
-        schema["properties"]["seed"] = {"type": "integer"}
-        schema["required"].append("seed")
-        schema["properties"]["prompt"]["maxLength"] = 1000
+    with _edited_copy(candidate, t.document) as data:
+        schema = _node(data, t.request)
+        schema["properties"][PROBE] = {"type": "integer"}
+        schema.setdefault("required", []).append(PROBE)
+        schema["properties"][limited]["maxLength"] = 1000
     code, report = _drift(capsys, "--against", str(candidate))
     assert code == 1
     impact = report["impact"]
@@ -325,36 +477,46 @@ def test_impact_lists_generated_changes_semver_and_fixtures_that_would_break(
         and impact["next_version"] == next_version(version, "major")
     )
     generated = {(g["change"], g["symbol"]) for g in impact["generated"]}
-    assert ("field-added", "kling_sdk.fal.models.ImageToVideoRequest.seed") in generated
-    assert ("field-changed", "kling_sdk.fal.models.ImageToVideoRequest.prompt") in generated
-    assert "kling_sdk/fal/models.py" in impact["files"]
+    request_class = model_class(t.provider, t.submit.request or "")
+    symbol = f"{request_class.__module__}.{request_class.__name__}"
+    assert ("field-added", f"{symbol}.{PROBE}") in generated
+    assert ("field-changed", f"{symbol}.{limited}") in generated
+    assert request_class.__module__.replace(".", "/") + ".py" in impact["files"]
     broken = {f["fixture"]: f["problems"] for f in impact["fixtures"]}
-    assert "fal/submit_image_to_video" in broken
-    assert any("request body /seed: 'seed' is a required property" in p for p in broken["fal/submit_image_to_video"])
-    assert all(name.startswith("fal/") for name in broken)
+    recorded = fixture_for(t.provider, t.submit.name, "submit_").name
+    assert recorded in broken
+    assert any(f"request body /{PROBE}: '{PROBE}' is a required property" in p for p in broken[recorded])
+    assert all(name.startswith(f"{t.provider}/") for name in broken)
 
 
 def test_a_candidate_the_generator_cannot_compile_is_a_breaking_change(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    name = next(
+        (n for n in providers(lambda p: p.jobs) if spec_of(n, status_operation(n)).format == "openapi"), None
+    ) or pytest.skip("no provider reads job status from an OpenAPI document")
+    status = status_operation(name)
+    document = _document(name, status)
     candidate = tmp_path / "candidate"
-    with _edited_copy(candidate, SUNRA) as data:
-        del data["paths"]["/requests/{request_id}/status"]
-    code, report = _drift(capsys, "--against", str(candidate), "--provider", "sunra")
+    with _edited_copy(candidate, document) as data:
+        del data["paths"][status.path]
+    code, report = _drift(capsys, "--against", str(candidate), "--provider", name)
     assert code == 1
     failed = [c for c in report["changes"] if c["rule"] == "generation-failed"]
-    assert failed and failed[0]["severity"] == "breaking" and failed[0]["document"] == "specs/" + SUNRA
+    assert failed and failed[0]["severity"] == "breaking" and failed[0]["document"] == "specs/" + document
     assert report["impact"]["generation_error"] and report["impact"]["semver"] == "major"
 
 
 @pytest.mark.parametrize("fmt", ["text", "markdown", "github"])
 def test_report_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    t = target(lambda doc, t: _property_with(doc, t.request, _has_enum), " with an enum in the request")
+    enum = _property_with(_load(t.document), t.request, _has_enum)
     candidate = tmp_path / "candidate"
-    with _edited_copy(candidate, FAL_I2V) as data:
-        _node(data, FAL_INPUT)["properties"]["duration"]["enum"].remove("10")
+    with _edited_copy(candidate, t.document) as data:
+        _node(data, t.request)["properties"][enum]["enum"].pop()
     out = tmp_path / "report"
     code = main(["drift", "--manifest", str(ROOT / "providers.toml"), "--against", str(candidate),
-                 "--provider", "fal", "--format", fmt, "--output", str(out)])  # fmt: skip
+                 "--provider", t.provider, "--format", fmt, "--output", str(out)])  # fmt: skip
     assert code == 1
     text = out.read_text()
     assert "request-enum-value-removed" in text
@@ -362,9 +524,7 @@ def test_report_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt:
         assert text.startswith("## Provider schema drift") and "### Breaking (1)" in text
         assert "SDK semver bump: **major**" in text and "| provider | rule |" in text
     elif fmt == "github":
-        assert text.startswith(
-            "::error file=specs/fal/kling-video-v2.6-pro-image-to-video.json,title=request-enum-value-removed::"
-        )
+        assert text.startswith(f"::error file=specs/{t.document},title=request-enum-value-removed::")
         assert "::notice title=SDK semver bump::major" in text
     else:
         assert "BREAKING request-enum-value-removed" in text and "exit 1 (--fail-on breaking)" in text
@@ -375,12 +535,13 @@ def test_bad_candidates_are_errors_naming_the_file(tmp_path: Path, capsys: pytes
     manifest = str(ROOT / "providers.toml")
     assert main(["drift", "--manifest", manifest, "--against", str(tmp_path / "missing")]) == 2
     assert "candidate directory not found" in capsys.readouterr().err
+    name, source = spec_sources()[0]
     candidate = tmp_path / "candidate"
     shutil.copytree(ROOT / "specs", candidate)
-    (candidate / FAL_I2V).write_text("{not json")
-    assert main(["drift", "--manifest", manifest, "--against", str(candidate), "--provider", "fal"]) == 2
+    (candidate / source.path.removeprefix("specs/")).write_text("{not json")
+    assert main(["drift", "--manifest", manifest, "--against", str(candidate), "--provider", name]) == 2
     err = capsys.readouterr().err
-    assert "specs/fal/kling-video-v2.6-pro-image-to-video.json: candidate copy: invalid JSON at line 1" in err
+    assert f"{source.path}: candidate copy: invalid JSON at line 1" in err
     assert "nothing was written" not in err
 
 
@@ -394,30 +555,46 @@ def test_the_readme_rule_table_is_the_one_the_code_applies(capsys: pytest.Captur
 def test_each_edit_of_one_vendored_spec_is_reported_with_its_severity_and_direction(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    def editable(doc: Any, t: Target) -> bool:
+        required = set(_node(doc, t.request).get("required", []))
+        return bool(
+            _property_with(doc, t.request, _has_enum)
+            and _property_with(doc, t.request, _has_max_length)
+            and set(_properties(doc, t.request)) - required
+            and _properties(doc, t.response)
+        )
+
+    t = target(editable, " with an enum, a maxLength and an optional property")
+    doc = _load(t.document)
+    required = set(_node(doc, t.request).get("required", []))
+    enum = _property_with(doc, t.request, _has_enum)
+    limited = _property_with(doc, t.request, lambda p: "maxLength" in p and "enum" not in p)
+    optional = next(n for n in _properties(doc, t.request) if n not in required and n not in (enum, limited))
+    answered = next(iter(_properties(doc, t.response)))
     candidate = tmp_path / "candidate"
-    with _edited_copy(candidate, FAL_I2V) as data:
-        request, response = _node(data, FAL_INPUT), _node(data, FAL_OUTPUT)
-        request["properties"]["duration"]["enum"].remove("10")
-        request["properties"]["seed"] = {"type": "integer"}
-        request["properties"]["negative_prompt"]["maxLength"] = 3000
-        request["required"].append("generate_audio")
-        response["properties"]["seed"] = {"type": "integer"}
-        response["required"].append("seed")
-        response["properties"]["video"] = {"anyOf": [response["properties"]["video"], {"type": "null"}]}
-        response["properties"]["timings"] = {"type": "object"}
+    with _edited_copy(candidate, t.document) as data:
+        request, response = _node(data, t.request), _node(data, t.response)
+        request["properties"][enum]["enum"].pop()
+        request["properties"][PROBE] = {"type": "integer"}
+        request["properties"][limited]["maxLength"] += 500
+        request.setdefault("required", []).append(optional)
+        response["properties"][PROBE] = {"type": "integer"}
+        response.setdefault("required", []).append(PROBE)
+        response["properties"][answered] = {"anyOf": [response["properties"][answered], {"type": "null"}]}
+        response["properties"]["zz_timings"] = {"type": "object"}
 
     code, report = _drift(capsys, "--against", str(candidate))
     found = {(c["pointer"].rsplit("/", 1)[-1], c["rule"], c["severity"], c["direction"]) for c in report["changes"]}
     assert found == {
-        ("duration", "request-enum-value-removed", "breaking", "request"),
-        ("seed", "request-property-added", "info", "request"),
-        ("negative_prompt", "request-max-length-increased", "info", "request"),
-        ("generate_audio", "request-property-became-required", "breaking", "request"),
-        ("seed", "response-required-property-added", "info", "response"),
-        ("video", "response-became-nullable", "breaking", "response"),
-        ("timings", "response-property-added", "info", "response"),
+        (enum, "request-enum-value-removed", "breaking", "request"),
+        (PROBE, "request-property-added", "info", "request"),
+        (limited, "request-max-length-increased", "info", "request"),
+        (optional, "request-property-became-required", "breaking", "request"),
+        (PROBE, "response-required-property-added", "info", "response"),
+        (answered, "response-became-nullable", "breaking", "response"),
+        ("zz_timings", "response-property-added", "info", "response"),
     }
-    assert all(c["document"] == "specs/" + FAL_I2V for c in report["changes"])
+    assert all(c["document"] == "specs/" + t.document for c in report["changes"])
     assert report["summary"] == {"breaking": 3, "warning": 0, "info": 4}
     assert code == 1 and report["exit_code"] == 1
 
@@ -436,11 +613,12 @@ def test_each_edit_of_one_vendored_spec_is_reported_with_its_severity_and_direct
 def test_the_same_schema_spelled_differently_is_no_change(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], before: Any, after: Any
 ) -> None:
+    provider_name, document, pointer, _ = json_schema_target()
     for name, probe in (("base", before), ("candidate", after)):
         shutil.copytree(ROOT / "specs", tmp_path / name)
-        data = json.loads((tmp_path / name / OXEN_I2V).read_text())
-        data["json_request_schema"]["properties"]["probe"] = probe
-        (tmp_path / name / OXEN_I2V).write_text(json.dumps(data))
-    args = ["--base", str(tmp_path / "base"), "--against", str(tmp_path / "candidate"), "--provider", "oxen"]
+        data = json.loads((tmp_path / name / document).read_text())
+        _node(data, pointer)["properties"]["probe"] = probe
+        (tmp_path / name / document).write_text(json.dumps(data))
+    args = ["--base", str(tmp_path / "base"), "--against", str(tmp_path / "candidate"), "--provider", provider_name]
     code, report = _drift(capsys, *args, "--no-impact")
     assert (code, report["changes"]) == (0, [])

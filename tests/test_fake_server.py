@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -11,11 +12,33 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import jsonschema
 import pytest
 from conftest import API_KEY, call
+from manifest_support import (
+    can_cancel,
+    discriminators,
+    has_fake,
+    image_submit,
+    job_field,
+    normalised_state,
+    operation,
+    operations,
+    prompt_field,
+    protocol,
+    providers,
+    route,
+    simplest_submit,
+    status_operation,
+    submit_body,
+    wire_body,
+    wire_path,
+    with_fact,
+)
+from manifest_support import provider as provider_decl
 
 from kling_sdk._runtime.errors import (
     AuthenticationError,
@@ -24,35 +47,39 @@ from kling_sdk._runtime.errors import (
     JobCancelledError,
     SubmitOutcomeUnknownError,
 )
-from kling_sdk.testing import FakeServer, Fault, load_protocols, sample_video, serve
+from kling_sdk._runtime.jobs import pick
+from kling_sdk.testing import FakeServer, Fault, sample_video, serve
 
-PROVIDERS = ("oxen", "aimlapi", "sunra", "fal")
-IMAGE = "https://example.com/hiker.png"
-T2V = {"oxen": {"prompt": "a fox"}, "aimlapi": {"prompt": "a fox"}, "fal": {"prompt": "a fox"}}
-I2V = {
-    "oxen": {"prompt": "a hiker", "input_image": IMAGE},
-    "aimlapi": {"prompt": "a hiker", "image_url": IMAGE},
-    "sunra": {"prompt": "a hiker", "start_image_url": IMAGE},
-    "fal": {"prompt": "a hiker", "start_image_url": IMAGE},
-}
-# The raw wire requests of each provider's submit -> status -> result, as its docs spell them (dossier §5.1).
-WIRE = {
-    "oxen": ("Bearer", "/api/ai/queue", {"model": "kling-video-v2-6-pro-text-to-video", "prompt": "a fox"}),
-    "aimlapi": (
-        "Bearer",
-        "/v2/video/generations",
-        {"model": "klingai/video-v2-6-pro-text-to-video", "prompt": "a fox"},
-    ),
-    "sunra": ("Key", "/v1/queue/kling/kling-v2.6-pro/image-to-video", I2V["sunra"]),
-    "fal": ("Key", "/fal-ai/kling-video/v2.6/pro/text-to-video", {"prompt": "a fox"}),
-}
+PROVIDERS = providers(has_fake)
 both = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
-providers = pytest.mark.parametrize("provider", PROVIDERS)
+providers_ = pytest.mark.parametrize("provider", PROVIDERS)
 pytestmark = pytest.mark.usefixtures("fresh_fake")
 
 
 def _run_method(provider: str) -> tuple[str, dict[str, Any]]:
-    return ("run_text_to_video", T2V[provider]) if provider in T2V else ("run_image_to_video", I2V[provider])
+    """The provider's simplest task (text where it serves one) and a minimal request for it."""
+    op = simplest_submit(provider)
+    return op.name.replace("submit_", "run_"), submit_body(provider, op.name)
+
+
+def _raw_submit(provider: str) -> tuple[str, str, dict[str, Any]]:
+    """(auth scheme, path under the provider's prefix, JSON body) of the simplest submit, as sent on the wire."""
+    op = simplest_submit(provider)
+    base_path = protocol(provider)["base_path"]
+    return (
+        provider_decl(provider).auth.scheme,
+        base_path + wire_path(op),
+        wire_body(provider, op.name, submit_body(provider, op.name)),
+    )
+
+
+def _job_url(origin: str, provider: str, op_name: str, job_id: str) -> str:
+    """The URL of a job operation (status, result) on the fake: the id in its path segment or query parameter."""
+    op = operation(provider, op_name)
+    ident = route(provider, op_name)["id"]
+    path = re.sub(r"{[^}]+}", quote(job_id, safe=""), wire_path(op))
+    query = f"?{ident['name']}={quote(job_id, safe='')}" if ident and ident["in"] == "query" else ""
+    return f"{origin}/{provider}{protocol(provider)['base_path']}{path}{query}"
 
 
 # ---------------------------------------------------------------------------------------------- CLI server
@@ -77,70 +104,79 @@ def cli_server() -> Iterator[str]:
         proc.stdout.close()
 
 
-@providers
+@providers_
 def test_cli_server_answers_submit_status_result_over_http(cli_server: str, provider: str) -> None:
-    scheme, path, body = WIRE[provider]
-    auth = {"Authorization": f"{scheme} {API_KEY}"}
+    scheme, path, body = _raw_submit(provider)
+    decl = provider_decl(provider)
+    auth = {decl.auth.header: f"{scheme} {API_KEY}"}
     with httpx.Client(headers=auth, timeout=10) as http:
         submitted = http.post(f"{cli_server}/{provider}{path}", json=body)
         assert submitted.status_code == 200, submitted.text
-        doc = submitted.json()
-        job_id = {"oxen": lambda d: d["generations"][0]["generation_id"]}.get(
-            provider, lambda d: d.get("request_id") or d["id"]
-        )(doc)
-        status_url = {
-            "oxen": f"{cli_server}/oxen/api/ai/queue/{job_id}",
-            "aimlapi": f"{cli_server}/aimlapi/v2/video/generations?generation_id={job_id}",
-        }.get(provider) or doc["status_url"]
+        job_id = pick(submitted.json(), job_field(decl, "id"))
+        status_url = _job_url(cli_server, provider, status_operation(provider).name, job_id)
         for _ in range(100):
             status = http.get(status_url)
-            state = status.json().get("status") or status.json()["status"]
-            if state in ("succeeded", "completed", "COMPLETED"):
+            state = normalised_state(provider, pick(status.json(), job_field(decl, "status")))
+            if state == "succeeded":
                 break
-            assert status.status_code == (202 if provider == "fal" else 200)
+            assert status.status_code == protocol(provider)["pending_status"]
             time.sleep(0.05)  # this server runs on real time: 0.2 s queued, 0.3 s running
-        assert status.status_code == 200 and state in ("succeeded", "completed", "COMPLETED")
-        if provider in ("sunra", "fal"):
-            video_url = http.get(doc["response_url"]).json()["video"]["url"]
-        else:
-            video_url = status.json().get("result_url") or status.json()["video"]["url"]
+        assert status.status_code == 200 and state == "succeeded"
+        finished = status.json()
+        results = operations(provider, "result")
+        if results:  # the video is in the result document, not in the status
+            finished = http.get(_job_url(cli_server, provider, results[0].name, job_id)).json()
+        video_url = pick(finished, job_field(decl, "video_url"))
         video = httpx.get(video_url)
         assert video.status_code == 200 and video.content == sample_video()
         assert video.headers["content-type"] == "video/mp4"
 
 
-@providers
+@providers_
 def test_cli_server_refuses_a_missing_or_wrong_key_in_the_provider_shape(cli_server: str, provider: str) -> None:
-    scheme, path, body = WIRE[provider]
+    scheme, path, body = _raw_submit(provider)
     url = f"{cli_server}/{provider}{path}"
-    for headers in ({}, {"Authorization": f"{scheme} wrong-key"}):
+    header = provider_decl(provider).auth.header
+    shape = protocol(provider)["errors"]["unauthorized"]
+    for headers in ({}, {header: f"{scheme} wrong-key"}):
         answer = httpx.post(url, json=body, headers=headers)
-        assert answer.status_code == 401
-        shape = answer.json()
-        expected_keys = {"oxen": {"error", "status", "status_message"}, "aimlapi": {"message", "path", "requestId", "statusCode", "timestamp"},
-                         "sunra": {"error", "timestamp"}, "fal": {"detail"}}[provider]  # fmt: skip
-        assert set(shape) == expected_keys
+        assert answer.status_code == shape["status"] == 401
+        assert set(answer.json()) == set(shape["body"])  # the provider's own error document
 
 
-@providers
+def _placeholders(template: Any, name: str, at: str = "") -> list[str]:
+    """The JSON pointers in a document template whose value is exactly `{name}`."""
+    if isinstance(template, dict):
+        return [p for k, v in template.items() for p in _placeholders(v, name, f"{at}/{k}")]
+    if isinstance(template, list):
+        return [p for i, v in enumerate(template) for p in _placeholders(v, name, f"{at}/{i}")]
+    return [at] if template == "{" + name + "}" else []
+
+
+@providers_
 def test_cli_server_rejects_an_invalid_body_with_the_provider_validation_error(cli_server: str, provider: str) -> None:
-    scheme, path, body = WIRE[provider]
+    scheme, path, body = _raw_submit(provider)
     url = f"{cli_server}/{provider}{path}"
-    bad = {**body, "prompt": 42} if provider != "oxen" else {"prompt": "x"}  # Oxen's queue checks `model` up front
-    answer = httpx.post(url, json=bad, headers={"Authorization": f"{scheme} {API_KEY}"})
-    expected = {"oxen": 400, "aimlapi": 400, "sunra": 422, "fal": 422}[provider]
-    assert answer.status_code == expected, answer.text
-    text = json.dumps(answer.json())
-    assert ("prompt" in text) if provider != "oxen" else ("model" in text)
-    if provider == "fal":
-        assert answer.json()["detail"][0]["loc"] == ["body", "prompt"]
+    proto = protocol(provider)
+    op = simplest_submit(provider)
+    if proto["validation"] == "deferred":  # the queue checks only its own part (the model id) up front
+        field = next(iter(discriminators(provider, op.name)))
+        bad = {k: v for k, v in body.items() if k != field}
+    else:
+        field = prompt_field(provider, op.name)
+        bad = {**body, field: 42}
+    answer = httpx.post(url, json=bad, headers={provider_decl(provider).auth.header: f"{scheme} {API_KEY}"})
+    assert answer.status_code == proto["errors"]["invalid"]["status"], answer.text
+    assert field in json.dumps(answer.json())
+    for pointer in _placeholders(proto["errors"]["invalid"]["body"], "field"):  # where the error names the field
+        assert pick(answer.json(), (pointer,)) == field, pointer
 
 
 # ---------------------------------------------------------------------------------------------- the SDK end to end
 
 
 @both
-@providers
+@providers_
 async def test_failed_generations_surface_as_generation_failed(fake: FakeServer, provider: str, is_async: bool) -> None:
     fake.app.inject(provider, "submit", fail_generation=True)
     client = fake.client(provider, is_async=is_async, api_key=API_KEY)
@@ -150,7 +186,7 @@ async def test_failed_generations_surface_as_generation_failed(fake: FakeServer,
     assert fake.app.protocols[provider]["failure"]["message"] in str(failure.value)
 
 
-@providers
+@providers_
 async def test_a_wrong_key_is_refused_before_anything_runs(fake: FakeServer, provider: str) -> None:
     client = fake.client(provider, api_key="not-the-key")
     method, body = _run_method(provider)
@@ -159,7 +195,7 @@ async def test_a_wrong_key_is_refused_before_anything_runs(fake: FakeServer, pro
     assert fake.app.jobs == {}
 
 
-@providers
+@providers_
 def test_rate_limits_outages_and_cut_downloads_are_ridden_out(fake: FakeServer, provider: str, tmp_path: Path) -> None:
     limits = fake.app.protocols[provider]["rate_limit_status"]
     fake.app.inject(provider, "submit", status=limits[-1], retry_after=0.01)
@@ -174,7 +210,7 @@ def test_rate_limits_outages_and_cut_downloads_are_ridden_out(fake: FakeServer, 
     assert fake.app.count(provider, "download") == 2  # cut, then resumed
 
 
-@providers
+@providers_
 def test_a_5xx_on_submit_is_not_resent(fake: FakeServer, provider: str) -> None:
     fake.app.inject(provider, "submit", Fault(status=502))
     client = fake.client(provider, api_key=API_KEY)
@@ -184,7 +220,7 @@ def test_a_5xx_on_submit_is_not_resent(fake: FakeServer, provider: str) -> None:
     assert fake.app.count(provider, "submit") == 1
 
 
-@providers
+@providers_
 def test_a_connection_dropped_after_submit_is_not_resent_and_the_job_exists(fake: FakeServer, provider: str) -> None:
     fake.app.inject(provider, "submit", drop=True)
     client = fake.client(provider, api_key=API_KEY)
@@ -194,7 +230,7 @@ def test_a_connection_dropped_after_submit_is_not_resent_and_the_job_exists(fake
     assert fake.app.count(provider, "submit") == 1 and len(fake.app.jobs) == 1
 
 
-@providers
+@providers_
 def test_a_truncated_download_is_resumed_with_a_range(fake: FakeServer, provider: str, tmp_path: Path) -> None:
     client = fake.client(provider, api_key=API_KEY)
     method, body = _run_method(provider)
@@ -205,7 +241,7 @@ def test_a_truncated_download_is_resumed_with_a_range(fake: FakeServer, provider
     assert fake.app.count(provider, "download") == 2
 
 
-@providers
+@providers_
 def test_an_unknown_status_value_is_followed_to_the_end(fake: FakeServer, provider: str) -> None:
     fake.app.inject(provider, "submit", unknown_status="WARMING_UP")
     client = fake.client(provider, api_key=API_KEY)
@@ -215,13 +251,8 @@ def test_an_unknown_status_value_is_followed_to_the_end(fake: FakeServer, provid
     assert states[-1] == "succeeded"
 
 
-CANCELLING = [
-    p for p, proto in load_protocols()["providers"].items() if any(r["kind"] == "cancel" for r in proto["routes"])
-]
-
-
 @both
-@pytest.mark.parametrize("provider", CANCELLING)
+@pytest.mark.parametrize("provider", with_fact(lambda p: has_fake(p) and can_cancel(p), "can cancel"))
 async def test_a_cancelled_job_ends_cancelled_on_every_provider(
     fake: FakeServer, provider: str, is_async: bool
 ) -> None:
@@ -236,7 +267,7 @@ async def test_a_cancelled_job_ends_cancelled_on_every_provider(
     assert info.value.job_id == job.id
 
 
-@pytest.mark.parametrize("provider", CANCELLING)
+@pytest.mark.parametrize("provider", with_fact(lambda p: has_fake(p) and can_cancel(p), "can cancel"))
 def test_cancel_moves_a_job_to_cancelled(fake: FakeServer, provider: str) -> None:
     client = fake.client(provider, api_key=API_KEY)
     method, body = _run_method(provider)
@@ -246,77 +277,101 @@ def test_cancel_moves_a_job_to_cancelled(fake: FakeServer, provider: str) -> Non
     assert fake.app.count(provider, "cancel") == 1
 
 
-def test_latency_is_injected_on_the_virtual_clock(fake: FakeServer) -> None:
-    fake.app.inject("fal", "submit", latency=30.0)
+@providers_
+def test_latency_is_injected_on_the_virtual_clock(fake: FakeServer, provider: str) -> None:
+    fake.app.inject(provider, "submit", latency=30.0)
     before = fake.app.now()
-    fake.client("fal", api_key=API_KEY).submit_text_to_video({"prompt": "x"})
-    assert fake.app.now() - before >= 30.0
+    method, body = _run_method(provider)
+    getattr(fake.client(provider, api_key=API_KEY), method.replace("run_", "submit_"))(body)
+    assert fake.app.now() - before >= 30.0 - 1e-9  # float sums of virtual seconds
 
 
-def test_oxen_checks_model_parameters_when_the_job_runs(fake: FakeServer) -> None:
-    client = fake.client("oxen", api_key=API_KEY)
-    body = {"model": "kling-video-v2-6-pro-text-to-video", "prompt": "x", "duration": 7}
-    doc = httpx.post(
-        fake.base_url("oxen") + "/ai/queue", json=body, headers={"Authorization": f"Bearer {API_KEY}"}
-    ).json()
-    job = client.job(doc["generations"][0]["generation_id"], task="text-to-video")
-    with pytest.raises(GenerationFailedError, match="duration"):
+@pytest.mark.parametrize(
+    "provider", with_fact(lambda p: has_fake(p) and p.fake.validation == "deferred", "validates model parameters late")
+)
+def test_a_deferred_validation_fails_the_job_when_it_runs(fake: FakeServer, provider: str) -> None:
+    op = simplest_submit(provider)
+    later = route(provider, op.name)["request"][1:]  # the model's own schema, checked when the job runs
+    field, schema = next((k, v) for part in later for k, v in part.get("properties", {}).items() if "enum" in v)
+    numbers = [v for v in schema["enum"] if isinstance(v, int)]
+    body = {**wire_body(provider, op.name, submit_body(provider, op.name)), field: max(numbers) + 1 if numbers else "x"}
+    scheme, path, _ = _raw_submit(provider)
+    answer = httpx.post(
+        f"{fake.url}/{provider}{path}", json=body, headers={provider_decl(provider).auth.header: f"{scheme} {API_KEY}"}
+    )
+    assert answer.status_code == 200, answer.text  # accepted into the queue ...
+    client = fake.client(provider, api_key=API_KEY)
+    job = client.job(pick(answer.json(), job_field(provider_decl(provider), "id")), task=op.task)
+    with pytest.raises(GenerationFailedError, match=field):  # ... and failed when it runs
         client.wait(job)
 
 
-def test_sunra_double_slash_and_fal_full_endpoint_paths_are_served(fake: FakeServer) -> None:
-    headers = {"Authorization": f"Key {API_KEY}"}
-    sunra = httpx.post(
-        fake.base_url("sunra") + "/queue/kling/kling-v2.6-pro/image-to-video", json=I2V["sunra"], headers=headers
-    )
-    job_id = sunra.json()["request_id"]
-    assert httpx.get(fake.base_url("sunra") + f"/queue//requests/{job_id}/status", headers=headers).status_code == 200
-    fal = httpx.post(
-        fake.base_url("fal") + "/fal-ai/kling-video/v2.6/pro/text-to-video", json={"prompt": "x"}, headers=headers
-    )
-    # the per-endpoint OpenAPI form of the status path (dossier §4.3 [conflict]) is served as well
-    full = (
-        fake.base_url("fal") + f"/fal-ai/kling-video/v2.6/pro/image-to-video/requests/{fal.json()['request_id']}/status"
-    )
-    assert httpx.get(full, headers=headers).status_code == 202
+@providers_
+def test_doubled_slashes_and_every_documented_path_form_are_served(fake: FakeServer, provider: str) -> None:
+    """Sunra's Python client sends `//requests/...`; fal's OpenAPI lists a longer form of its queue paths."""
+    decl = provider_decl(provider)
+    op = simplest_submit(provider)
+    headers = {decl.auth.header: f"{decl.auth.scheme} {API_KEY}"}
+    submitted = httpx.post(
+        f"{fake.url}/{provider}{protocol(provider)['base_path']}{wire_path(op)}",
+        json=wire_body(provider, op.name, submit_body(provider, op.name)), headers=headers,
+    )  # fmt: skip
+    job_id = pick(submitted.json(), job_field(decl, "id"))
+    status = _job_url(fake.url, provider, status_operation(provider).name, job_id)
+    rest = status.removeprefix(f"{fake.url}/{provider}")
+    doubled = f"{fake.url}/{provider}/{rest[1:].replace('/', '//')}"  # every slash inside the provider's path
+    assert httpx.get(doubled, headers=headers).status_code in (200, protocol(provider)["pending_status"])
+    for r in protocol(provider)["routes"]:
+        for template in r["paths"][1:]:  # the spec's own path where the wire path differs
+            if r["id"] is None or r["method"] != "GET":
+                continue
+            url = f"{fake.url}/{provider}{protocol(provider)['base_path']}{re.sub(r'{[^}]+}', job_id, template)}"
+            assert httpx.get(url, headers=headers).status_code != 404, url  # routed (a result may still be pending)
 
 
-def test_sunra_uploads_land_on_the_fake_storage(fake: FakeServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("provider", with_fact(lambda p: has_fake(p) and p.files.mode == "upload", "uploads files"))
+def test_uploads_land_on_the_fake_storage(fake: FakeServer, tmp_path: Path, provider: str) -> None:
     from test_inputs import png
 
+    op = image_submit(provider)
+    assert op is not None
     image = tmp_path / "start.png"
     image.write_bytes(png(640, 480))
-    client = fake.client("sunra", api_key=API_KEY)
-    client.submit_image_to_video({"prompt": "x", "start_image_url": image})
+    client = fake.client(provider, api_key=API_KEY)
+    body = submit_body(provider, op.name, image=image)
+    [field] = [k for k, v in body.items() if v == image]
+    getattr(client, op.name)(body)
     assert list(fake.app.uploads.values()) == [image.read_bytes()]
-    body = next(iter(fake.app.jobs.values())).body
-    assert httpx.get(body["start_image_url"]).content == image.read_bytes()
+    submitted = next(iter(fake.app.jobs.values())).body
+    assert httpx.get(submitted[field]).content == image.read_bytes()
 
 
-def test_faults_and_counters_are_reachable_over_http(fake: FakeServer) -> None:
+@providers_
+def test_faults_and_counters_are_reachable_over_http(fake: FakeServer, provider: str) -> None:
+    status_op = status_operation(provider).name
     added = httpx.post(
         f"{fake.url}/_fake/faults",
-        json={"provider": "fal", "route": "get_status", "fault": {"status": 429, "retry_after": 2}},
+        json={"provider": provider, "route": status_op, "fault": {"status": 429, "retry_after": 2}},
     )
     assert added.status_code == 200
-    assert (
-        httpx.post(f"{fake.url}/_fake/faults", json={"provider": "fal", "route": "x", "fault": {"nope": 1}}).status_code
-        == 400
-    )
-    client = fake.client("fal", api_key=API_KEY)
-    job = client.submit_text_to_video({"prompt": "x"})
+    bad = {"provider": provider, "route": "x", "fault": {"nope": 1}}
+    assert httpx.post(f"{fake.url}/_fake/faults", json=bad).status_code == 400
+    client = fake.client(provider, api_key=API_KEY)
+    method, body = _run_method(provider)
+    job = getattr(client, method.replace("run_", "submit_"))(body)
     client.status(job)
     stats = httpx.get(f"{fake.url}/_fake/stats").json()
-    assert stats["calls"]["fal.status.get_status"] == 2
+    assert stats["calls"][f"{provider}.status.{status_op}"] == 2  # the 429, then the answer
     assert list(stats["submits"].values()) == [1]
     listed = httpx.get(f"{fake.url}/_fake/jobs").json()["jobs"]
-    assert [(j["provider"], j["id"], j["state"], j["prompt"]) for j in listed] == [("fal", job.id, "queued", "x")]
+    assert [(j["provider"], j["id"], j["state"]) for j in listed] == [(provider, job.id, "queued")]
+    assert listed[0]["prompt"] == wire_body(provider, method.replace("run_", "submit_"), body).get("prompt")
 
 
 # ---------------------------------------------------------------------------------------------- documents and files
 
 
-@providers
+@providers_
 def test_every_document_the_fake_sends_validates_against_the_vendored_response_schema(
     fake: FakeServer, provider: str
 ) -> None:
@@ -356,9 +411,11 @@ def test_the_sample_video_is_a_decodable_mp4() -> None:
     assert b"Video: h264" in info.stderr and b"Audio: aac" in info.stderr
 
 
-def test_downloads_support_ranges_head_and_content_length(fake: FakeServer) -> None:
-    client = fake.client("fal", api_key=API_KEY)
-    url = client.run_text_to_video({"prompt": "x"}).url
+@providers_
+def test_downloads_support_ranges_head_and_content_length(fake: FakeServer, provider: str) -> None:
+    client = fake.client(provider, api_key=API_KEY)
+    method, body = _run_method(provider)
+    url = getattr(client, method)(body).url
     data = sample_video()
     full = httpx.get(url)
     assert full.headers["content-length"] == str(len(data)) and full.headers["accept-ranges"] == "bytes"
@@ -381,14 +438,14 @@ def test_the_demo_saves_an_mp4_per_provider_with_progress(tmp_path: Path) -> Non
     for provider in PROVIDERS:
         assert (tmp_path / f"kling-{provider}.mp4").read_bytes() == sample_video()
         assert f"[{provider}] queued" in done.stdout and f"[{provider}] succeeded" in done.stdout
-    assert "submits per body on the fake: [1, 1, 1, 1]" in done.stdout
+    assert f"submits per body on the fake: {[1] * len(PROVIDERS)}" in done.stdout
 
 
 # ---------------------------------------------------------------------------------------------- hostile input
 
 
 def _submit_url(fake: FakeServer, provider: str) -> str:
-    return f"{fake.url}/{provider}{WIRE[provider][1]}"
+    return f"{fake.url}/{provider}{_raw_submit(provider)[1]}"
 
 
 def _auth(fake: FakeServer, provider: str) -> dict[str, str]:
@@ -424,20 +481,26 @@ def _invalid_shape(fake: FakeServer, provider: str) -> set[str]:
 def test_a_badly_typed_fault_is_refused_on_arrival_naming_the_field(
     fake: FakeServer, fault: dict[str, Any], field: str
 ) -> None:
-    answer = httpx.post(f"{fake.url}/_fake/faults", json={"provider": "fal", "route": "get_status", "fault": fault})
+    provider = PROVIDERS[0]
+    route_name = status_operation(provider).name
+    answer = httpx.post(f"{fake.url}/_fake/faults", json={"provider": provider, "route": route_name, "fault": fault})
     assert answer.status_code == 400, answer.text
     assert field in answer.json()["detail"]
     with pytest.raises((TypeError, ValueError), match=field):
-        fake.app.inject("fal", "get_status", Fault(**fault)) if field != "nope" else Fault.from_dict(fault)
+        fake.app.inject(provider, route_name, Fault(**fault)) if field != "nope" else Fault.from_dict(fault)
     # nothing was installed: the route still answers
-    client = fake.client("fal", api_key=API_KEY)
-    job = client.submit_text_to_video({"prompt": "x"})
+    client = fake.client(provider, api_key=API_KEY)
+    method, body = _run_method(provider)
+    job = getattr(client, method.replace("run_", "submit_"))(body)
     assert client.status(job).state == "queued"
 
 
 @pytest.mark.parametrize(
     ("target", "field"),
-    [({"provider": "replicate", "route": "submit"}, "provider"), ({"provider": "fal", "route": "nowhere"}, "route")],
+    [
+        ({"provider": "no-such-provider", "route": "submit"}, "provider"),
+        ({"provider": PROVIDERS[0], "route": "nowhere"}, "route"),
+    ],
 )
 def test_a_fault_for_an_unknown_provider_or_route_is_refused(
     fake: FakeServer, target: dict[str, str], field: str
@@ -446,7 +509,7 @@ def test_a_fault_for_an_unknown_provider_or_route_is_refused(
     assert answer.status_code == 400 and field in answer.json()["detail"], answer.text
 
 
-@providers
+@providers_
 def test_deeply_nested_json_is_a_4xx_in_the_provider_shape(fake: FakeServer, provider: str) -> None:
     nested = b"[" * 200_000 + b"]" * 200_000
     answer = httpx.post(
@@ -458,9 +521,9 @@ def test_deeply_nested_json_is_a_4xx_in_the_provider_shape(fake: FakeServer, pro
     assert len(answer.content) < 4096 and fake.app.jobs == {}
 
 
-@providers
+@providers_
 def test_an_oversized_body_is_refused_without_echoing_it(fake: FakeServer, provider: str) -> None:
-    _, _, body = WIRE[provider]
+    _, _, body = _raw_submit(provider)
     huge = json.dumps({**body, "prompt": "A" * 50_000_000}).encode()
     answer = httpx.post(
         _submit_url(fake, provider), content=huge,
@@ -472,9 +535,9 @@ def test_an_oversized_body_is_refused_without_echoing_it(fake: FakeServer, provi
     assert fake.app.jobs == {}
 
 
-@providers
+@providers_
 def test_a_too_long_prompt_is_reported_without_echoing_it(fake: FakeServer, provider: str) -> None:
-    _, _, body = WIRE[provider]
+    _, _, body = _raw_submit(provider)
     long = json.dumps({**body, "prompt": "B" * 200_000}).encode()
     answer = httpx.post(
         _submit_url(fake, provider), content=long, headers={**_auth(fake, provider), "Content-Type": "application/json"}
@@ -488,9 +551,9 @@ def test_a_too_long_prompt_is_reported_without_echoing_it(fake: FakeServer, prov
     assert len(answer.content) < 4096 and b"BBBB" not in answer.content
 
 
-@providers
+@providers_
 def test_a_non_json_content_type_is_refused_and_makes_no_job(fake: FakeServer, provider: str) -> None:
-    _, _, body = WIRE[provider]
+    _, _, body = _raw_submit(provider)
     answer = httpx.post(
         _submit_url(fake, provider),
         content=json.dumps(body),
@@ -523,7 +586,7 @@ def test_idle_connections_are_closed_after_the_idle_timeout() -> None:
 
 @pytest.mark.parametrize(
     "provider",
-    [p for p, proto in load_protocols()["providers"].items() if "video_size" in json.dumps(proto["documents"])],
+    [p for p in PROVIDERS if "video_size" in json.dumps(protocol(p)["documents"])],
 )
 def test_an_honest_truncation_is_caught_by_the_sdk_size_check(fake: FakeServer, provider: str, tmp_path: Path) -> None:
     client = fake.client(provider, api_key=API_KEY)

@@ -15,19 +15,58 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from manifest_support import provider, providers, spec_sources
 
 from codegen.cli import main
-from codegen.fetch import LOOPBACK_ENV, check_url, retry_delay
+from codegen.fetch import LOOPBACK_ENV, check_url, retry_delay, schema_pointers
 from codegen.manifest import load
 
 ROOT = Path(__file__).resolve().parents[1]
-KEY = "oxen-fetch-key-8d1f2c"
-OXEN_I2V = "specs/oxen/kling-video-v2-6-pro-image-to-video.json"
-OXEN_T2V = "specs/oxen/kling-video-v2-6-pro-text-to-video.json"
-SUNRA = "specs/sunra/kling-v2.6-pro.json"
-FAL_I2V = "specs/fal/kling-video-v2.6-pro-image-to-video.json"
-FAL_T2V = "specs/fal/kling-video-v2.6-pro-text-to-video.json"
-AIMLAPI_I2V = "specs/aimlapi/Kling-AI__video-v2-6-pro-image-to-video.json"
+KEY = "fetch-key-8d1f2c"
+
+
+# ---------------------------------------------------------------------------------------------- which documents
+# Documents with a source URL, by what each test needs; the first in the manifest with the fact (today Oxen's model
+# objects are JSON with an optional key, Sunra's OpenAPI is plain, fal's two are extracted from a catalogue).
+FETCHED = spec_sources(lambda p, s: s.url)
+BY_PATH = {source.path: (name, source) for name, source in FETCHED}
+
+
+def _first(where: Any) -> str | None:
+    return next((source.path for name, source in FETCHED if where(provider(name), source)), None)
+
+
+KEYED = _first(lambda p, s: p.fetch.auth != "none" and s.extract is None)  # fetched with the provider's key
+KEYLESS = _first(lambda p, s: p.fetch.auth == "none")  # never sent a key
+JSON_DOC = _first(lambda p, s: s.format == "json")
+PLAIN = _first(lambda p, s: s.format == "openapi" and s.extract is None)  # served as it is vendored
+EXTRACTED = _first(lambda p, s: s.extract is not None)
+ANY = KEYED or PLAIN or (FETCHED[0][1].path if FETCHED else None)
+MULTI = next(  # a provider with two or more fetched documents, and one document of someone else
+    (
+        (docs, other)
+        for name in providers()
+        if len(docs := [s.path for n, s in FETCHED if n == name]) >= 2
+        and (other := next((s.path for n, s in FETCHED if n != name), None))
+    ),
+    None,
+)
+UNFETCHED = [source.path for _, source in spec_sources(lambda p, s: not s.url)]
+
+
+def need(document: str | None, what: str) -> str:
+    """The document, or skip the test when the manifest has none with the fact."""
+    if document is None:
+        pytest.skip(f"no vendored document {what}")
+    return document
+
+
+def owner(document: str) -> str:
+    return BY_PATH[document][0]
+
+
+def extracted(document: str) -> str | None:
+    return BY_PATH[document][1].extract
 
 
 @dataclass
@@ -108,8 +147,10 @@ def project(tmp_path: Path, upstream: Upstream, monkeypatch: pytest.MonkeyPatch)
     text = re.sub(r"^\[fetch\]\n(?:(?!\[).*\n)*", settings, text, flags=re.M)
     (tmp_path / "providers.toml").write_text(text)
     monkeypatch.setenv(LOOPBACK_ENV, "1")
-    monkeypatch.delenv("FAL_KEY", raising=False)
-    monkeypatch.setenv("OXEN_API_KEY", KEY)
+    for name in providers():
+        monkeypatch.delenv(provider(name).auth.env, raising=False)
+    if KEYED is not None:
+        monkeypatch.setenv(provider(owner(KEYED)).auth.env, KEY)
     return tmp_path
 
 
@@ -143,103 +184,142 @@ def _fetch(project: Path, *args: str) -> int:
     return main(["fetch", "--manifest", str(project / "providers.toml"), *args])
 
 
-def _edited(path: str, **extra: Any) -> bytes:
+def _edited(path: str) -> bytes:
+    """Another valid copy of a vendored document, as its provider would serve it (a catalogue wraps extracts)."""
     data = json.loads((ROOT / path).read_text())
-    schema = data["json_request_schema"] if "json_request_schema" in data else data
-    schema.setdefault("properties", {}).update(extra)
-    return json.dumps(data, indent=2).encode()
+    data["x-probe"] = "edited upstream"  # allowed at the root of an OpenAPI document and of a JSON object
+    return _served(path, data)
+
+
+def _served(path: str, data: Any) -> bytes:
+    if extracted(path) is None:
+        return json.dumps(data, indent=2).encode()
+    return json.dumps({"models": [{"endpoint_id": "x", "openapi": data}], "has_more": False}).encode()
+
+
+def _vendored(path: str, served: bytes) -> bytes:
+    """What `codegen fetch` vendors from what was served."""
+    if extracted(path) is None:
+        return served
+    return (json.dumps(json.loads(served)["models"][0]["openapi"], indent=2, ensure_ascii=False) + "\n").encode()
 
 
 def test_fetch_updates_changed_specs_and_their_lock_entries(
     project: Path, upstream: Upstream, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    changed = need(KEYED, "fetched with the provider's key")
     routes = _serve_current(upstream)
-    new_oxen = _edited(OXEN_I2V, seed={"type": "integer"})
+    new = _edited(changed)
     last_modified = "Sat, 21 Nov 2026 10:00:00 GMT"
-    _route(upstream, routes[OXEN_I2V], Reply(200, new_oxen, {"ETag": '"v2"', "Last-Modified": last_modified}))
+    _route(upstream, routes[changed], Reply(200, new, {"ETag": '"v2"', "Last-Modified": last_modified}))
     before = _snapshot(project)
 
     assert _fetch(project) == 0
     out = capsys.readouterr()
     after = _snapshot(project)
-    assert after[OXEN_I2V] == new_oxen  # vendored byte for byte
+    assert after[changed] == new  # vendored byte for byte
     lock = json.loads(after["specs/lock.json"])["files"]
-    entry = lock[OXEN_I2V]
-    assert entry["sha256"] == hashlib.sha256(new_oxen).hexdigest()
+    entry = lock[changed]
+    assert entry["sha256"] == hashlib.sha256(new).hexdigest()
     assert entry["etag"] == '"v2"' and entry["last_modified"] == last_modified
-    assert entry["url"].endswith("/hub.oxen.ai/api/ai/models/kling-video-v2-6-pro-image-to-video")
+    assert entry["url"].endswith("/" + str(BY_PATH[changed][1].url).removeprefix("https://"))
     assert entry["origin"] == "fetched" and re.fullmatch(r"\d{4}-\d\d-\d\d", entry["date"])
-    assert f"updated   {OXEN_I2V}" in out.out
-    # Unchanged documents and their lock entries are left alone; the transcribed queue spec is not fetched.
-    for path in (OXEN_T2V, AIMLAPI_I2V, SUNRA, "specs/oxen/queue-api.json"):
+    assert f"updated   {changed}" in out.out
+    # Unchanged documents and their lock entries are left alone; transcribed documents are not fetched.
+    for path in [*(p for p in BY_PATH if p != changed), *UNFETCHED]:
         assert after[path] == before[path]
         assert lock[path] == json.loads(before["specs/lock.json"])["files"][path]
-    assert "skipped   specs/oxen/queue-api.json" in out.out
+    for path in UNFETCHED:
+        assert f"skipped   {path}" in out.out
     assert not [p for p in (project / "specs").rglob("*.tmp")]
-    # The optional key went to Oxen and to nobody else, and appears in no output.
+    # The optional key went to its provider and to nobody else, and appears in no output.
     sent = {path: headers for path, headers in upstream.requests}
-    assert sent[routes[OXEN_I2V]]["Authorization"] == f"Bearer {KEY}"
-    assert "Authorization" not in sent[routes[AIMLAPI_I2V]]
+    auth = provider(owner(changed)).auth
+    assert sent[routes[changed]][auth.header] == f"{auth.scheme} {KEY}"
+    for path, (name, _) in BY_PATH.items():
+        if name != owner(changed):
+            assert auth.header not in sent[routes[path]], path
+    if KEYLESS is not None:
+        assert "Authorization" not in sent[routes[KEYLESS]]
     assert KEY not in out.out + out.err
 
 
-def test_fal_catalogue_is_extracted_and_the_upstream_digest_recorded(project: Path, upstream: Upstream) -> None:
+def test_a_catalogue_is_extracted_and_the_upstream_digest_recorded(project: Path, upstream: Upstream) -> None:
+    document = need(EXTRACTED, "extracted from a catalogue")
+    name = owner(document)
     routes = _serve_current(upstream)
-    data = json.loads((ROOT / FAL_I2V).read_text())
-    data["components"]["schemas"]["KlingVideoV26ProImageToVideoInput"]["properties"]["seed"] = {"type": "integer"}
-    catalogue = json.dumps({"models": [{"endpoint_id": "fal-ai/kling-video/v2.6/pro/image-to-video", "openapi": data}]})
-    _route(upstream, routes[FAL_I2V], Reply(200, catalogue.encode(), {"Content-Type": "application/json"}))
-    assert "expand=openapi-3.0" in routes[FAL_I2V]
-    assert _fetch(project, "--provider", "fal") == 0
-    vendored = (project / FAL_I2V).read_text()
+    data = json.loads((ROOT / document).read_text())
+    data["x-probe"] = "edited upstream"
+    catalogue = _served(document, data)
+    _route(upstream, routes[document], Reply(200, catalogue, {"Content-Type": "application/json"}))
+    assert _fetch(project, "--provider", name) == 0
+    vendored = (project / document).read_text()
     assert json.loads(vendored) == data and vendored.endswith("}\n")
-    entry = json.loads((project / "specs/lock.json").read_text())["files"][FAL_I2V]
-    assert entry["origin"] == "fetched, extracted /models/0/openapi"
-    assert entry["upstream_sha256"] == hashlib.sha256(catalogue.encode()).hexdigest()
-    assert upstream.paths_for("hub.oxen.ai") == []  # --provider fal fetched fal only
+    entry = json.loads((project / "specs/lock.json").read_text())["files"][document]
+    assert entry["origin"] == f"fetched, extracted {extracted(document)}"
+    assert entry["upstream_sha256"] == hashlib.sha256(catalogue).hexdigest()
+    fetched = {path for path, _ in upstream.requests}
+    assert fetched <= {routes[p] for p, (n, _) in BY_PATH.items() if n == name}  # --provider fetched that one only
 
 
 def test_a_second_fetch_is_conditional_and_changes_nothing(project: Path, upstream: Upstream) -> None:
+    document = need(ANY, "with a source URL")
     routes = _serve_current(upstream)
-    new_sunra = _edited(SUNRA)
-    new_sunra = new_sunra.replace(b'"title"', b'"x-title"', 1)
-    _route(upstream, routes[SUNRA], Reply(200, new_sunra, {"ETag": '"s1"'}), Reply(304, b"", {"ETag": '"s1"'}))
-    assert _fetch(project, "--provider", "sunra") == 0
+    new = _edited(document)
+    _route(upstream, routes[document], Reply(200, new, {"ETag": '"s1"'}), Reply(304, b"", {"ETag": '"s1"'}))
+    assert _fetch(project, "--provider", owner(document)) == 0
     first = _snapshot(project)
-    assert _fetch(project, "--provider", "sunra") == 0
+    assert _fetch(project, "--provider", owner(document)) == 0
     assert _snapshot(project) == first
-    assert upstream.requests[-1][1].get("If-None-Match") == '"s1"'
+    assert [h for p, h in upstream.requests if p == routes[document]][-1].get("If-None-Match") == '"s1"'
 
 
 def test_dry_run_reports_and_writes_nothing(
     project: Path, upstream: Upstream, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    changed = need(ANY, "with a source URL")
     routes = _serve_current(upstream)
-    _route(upstream, routes[OXEN_I2V], Reply(200, _edited(OXEN_I2V, seed={"type": "integer"})))
+    _route(upstream, routes[changed], Reply(200, _edited(changed)))
     before = _snapshot(project)
     assert _fetch(project, "--dry-run") == 0
     assert _snapshot(project) == before
     out = capsys.readouterr().out
-    assert f"would update {OXEN_I2V}" in out and f"unchanged {OXEN_T2V}" in out
+    assert f"would update {changed}" in out
+    assert all(f"unchanged {path}" in out for path in BY_PATH if path != changed)
 
 
-@pytest.mark.parametrize(
-    ("document", "reply", "message"),
-    [
-        (OXEN_I2V, Reply(200, b"<html>Just a moment...</html>", {"Content-Type": "text/html"}),
-         "the response is not JSON (Content-Type text/html)"),
-        (OXEN_I2V, Reply(200, b'{"id": "kling", "object": "model"}'),
-         "the schema the SDK is generated from is missing at /json_request_schema"),
-        (SUNRA, Reply(200, b'{"swagger": "2.0", "paths": {}}'), "not an OpenAPI 3.0/3.1 document"),
-        (FAL_I2V, Reply(200, b'{"models": [], "has_more": false}'), "nothing at /models/0/openapi in the response"),
-        (SUNRA, Reply(500, b"oops"), "HTTP 500 from"),
-        (SUNRA, Reply(404, b"{}"), "HTTP 404 from"),
-        (SUNRA, Reply(200, b"{" + b" " * 400_000 + b"}"), "exceeds the 300000-byte cap"),
-        (SUNRA, Reply(200, b"{" + b" " * 400_000 + b"}", chunked=True), "exceeds the 300000-byte cap"),
-        (SUNRA, Reply(200, b"{}", delay=1.6), "timed out"),
-    ],
-    ids=["html", "no-schema", "swagger-2", "extract-missing", "5xx", "404", "oversized", "oversized-chunked", "timeout"],
-)  # fmt: skip
+def _json_pointer(document: str | None) -> str:
+    if document is None:
+        return ""
+    name, source = BY_PATH[document]
+    return schema_pointers(provider(name), source)[0]
+
+
+def _case(document: str | None, reply: Reply, message: str, case_id: str) -> Any:
+    if document is None:
+        return pytest.param(
+            None, reply, message, id=case_id, marks=pytest.mark.skip(reason="no document with the fact")
+        )
+    return pytest.param(document, reply, message, id=case_id)
+
+
+INVALID = [
+    _case(ANY, Reply(200, b"<html>Just a moment...</html>", {"Content-Type": "text/html"}),
+          "the response is not JSON (Content-Type text/html)", "html"),
+    _case(JSON_DOC, Reply(200, b'{"id": "kling", "object": "model"}'),
+          f"the schema the SDK is generated from is missing at {_json_pointer(JSON_DOC)}", "no-schema"),
+    _case(PLAIN, Reply(200, b'{"swagger": "2.0", "paths": {}}'), "not an OpenAPI 3.0/3.1 document", "swagger-2"),
+    _case(EXTRACTED, Reply(200, b'{"models": [], "has_more": false}'),
+          f"nothing at {extracted(EXTRACTED) if EXTRACTED else ''} in the response", "extract-missing"),
+    _case(ANY, Reply(500, b"oops"), "HTTP 500 from", "5xx"),
+    _case(ANY, Reply(404, b"{}"), "HTTP 404 from", "404"),
+    _case(ANY, Reply(200, b"{" + b" " * 400_000 + b"}"), "exceeds the 300000-byte cap", "oversized"),
+    _case(ANY, Reply(200, b"{" + b" " * 400_000 + b"}", chunked=True), "exceeds the 300000-byte cap", "oversized-chunked"),
+    _case(ANY, Reply(200, b"{}", delay=1.6), "timed out", "timeout"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("document", "reply", "message"), INVALID)
 def test_an_invalid_or_failing_fetch_changes_nothing(
     project: Path, upstream: Upstream, capsys: pytest.CaptureFixture[str], document: str, reply: Reply, message: str
 ) -> None:
@@ -256,53 +336,58 @@ def test_an_invalid_or_failing_fetch_changes_nothing(
 def test_a_failing_document_holds_back_its_providers_other_documents_only(
     project: Path, upstream: Upstream, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    if MULTI is None:
+        pytest.skip("no provider has two documents with a source URL")
+    (good, failing, *_), other = MULTI
     routes = _serve_current(upstream)
-    fal_data = json.loads((ROOT / FAL_I2V).read_text())
-    fal_data["info"]["version"] = "2"
-    _route(upstream, routes[FAL_I2V], Reply(200, json.dumps({"models": [{"openapi": fal_data}]}).encode()))
-    _route(upstream, routes[FAL_T2V], Reply(503, b"busy"))
-    new_oxen = _edited(OXEN_I2V, seed={"type": "integer"})
-    _route(upstream, routes[OXEN_I2V], Reply(200, new_oxen))
+    _route(upstream, routes[good], Reply(200, _edited(good)))
+    _route(upstream, routes[failing], Reply(503, b"busy"))
+    new_other = _edited(other)
+    _route(upstream, routes[other], Reply(200, new_other))
     before = _snapshot(project)
     assert _fetch(project) == 1
     after = _snapshot(project)
-    assert after[FAL_I2V] == before[FAL_I2V] and after[FAL_T2V] == before[FAL_T2V]
-    assert after[OXEN_I2V] == new_oxen  # another provider's complete set still lands
-    assert f"held back {FAL_I2V}" in capsys.readouterr().out
-    assert [p for p, _ in upstream.requests].count(routes[FAL_T2V]) == 3  # retries = 2 in the test manifest
+    assert after[good] == before[good] and after[failing] == before[failing]
+    assert after[other] == _vendored(other, new_other)  # another provider's complete set still lands
+    assert f"held back {good}" in capsys.readouterr().out
+    assert [p for p, _ in upstream.requests].count(routes[failing]) == 3  # retries = 2 in the test manifest
 
 
 def test_5xx_and_429_are_retried_with_backoff(project: Path, upstream: Upstream) -> None:
+    document = need(ANY, "with a source URL")
     routes = _serve_current(upstream)
-    new_sunra = _edited(SUNRA).replace(b'"title"', b'"x-title"', 1)
+    new = _edited(document)
     _route(
         upstream,
-        routes[SUNRA],
+        routes[document],
         Reply(503, b"busy"),
         Reply(429, b"slow down", {"Retry-After": "0"}),
-        Reply(200, new_sunra),
+        Reply(200, new),
     )
-    assert _fetch(project, "--provider", "sunra") == 0
-    assert [p for p, _ in upstream.requests].count(routes[SUNRA]) == 3
-    assert (project / SUNRA).read_bytes() == new_sunra
+    assert _fetch(project, "--provider", owner(document)) == 0
+    assert [p for p, _ in upstream.requests].count(routes[document]) == 3
+    assert (project / document).read_bytes() == _vendored(document, new)
 
 
 def test_redirects_are_followed_only_to_allow_listed_hosts(
     project: Path, upstream: Upstream, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    document = need(ANY, "with a source URL")
+    name = owner(document)
     routes = _serve_current(upstream)
-    new_sunra = _edited(SUNRA).replace(b'"title"', b'"x-title"', 1)
-    _route(upstream, routes[SUNRA], Reply(302, b"", {"Location": "/oapi.sunra.ai/moved.json"}))
-    _route(upstream, "/oapi.sunra.ai/moved.json", Reply(200, new_sunra))
-    assert _fetch(project, "--provider", "sunra") == 0
-    assert (project / SUNRA).read_bytes() == new_sunra
+    moved = "/" + routes[document].split("/")[1] + "/moved.json"  # the same allow-listed host
+    new = _edited(document)
+    _route(upstream, routes[document], Reply(302, b"", {"Location": moved}))
+    _route(upstream, moved, Reply(200, new))
+    assert _fetch(project, "--provider", name) == 0
+    assert (project / document).read_bytes() == _vendored(document, new)
 
     before = _snapshot(project)
-    elsewhere = f"http://localhost:{upstream.port}/oapi.sunra.ai/moved.json"
-    _route(upstream, routes[SUNRA], Reply(301, b"", {"Location": elsewhere}))
-    assert _fetch(project, "--provider", "sunra") == 1
+    elsewhere = f"http://localhost:{upstream.port}{moved}"
+    _route(upstream, routes[document], Reply(301, b"", {"Location": elsewhere}))
+    assert _fetch(project, "--provider", name) == 1
     err = capsys.readouterr().err
-    assert f"error: {SUNRA}: redirect refused: " in err and "'http://localhost:" in err
+    assert f"error: {document}: redirect refused: " in err and "'http://localhost:" in err
     assert _snapshot(project) == before
 
 
@@ -312,7 +397,7 @@ def test_plain_http_is_refused_without_the_test_allowance(
     _serve_current(upstream)
     monkeypatch.delenv(LOOPBACK_ENV)
     before = _snapshot(project)
-    assert _fetch(project, "--provider", "sunra") == 1
+    assert _fetch(project, "--provider", owner(need(ANY, "with a source URL"))) == 1
     assert "only https is fetched" in capsys.readouterr().err
     assert upstream.requests == [] and _snapshot(project) == before
 
@@ -320,17 +405,23 @@ def test_plain_http_is_refused_without_the_test_allowance(
 def test_drift_live_compares_fetched_candidates_without_writing(
     project: Path, upstream: Upstream, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    document = need(JSON_DOC, "that is a bare JSON Schema document")
+    pointer = _json_pointer(document)
     routes = _serve_current(upstream)
-    data = json.loads((ROOT / OXEN_I2V).read_text())
-    data["json_request_schema"]["required"].append("duration")
-    _route(upstream, routes[OXEN_I2V], Reply(200, json.dumps(data).encode()))
+    data = json.loads((ROOT / document).read_text())
+    schema = data
+    for token in pointer.strip("/").split("/"):
+        schema = schema[token]
+    optional = next(name for name in schema["properties"] if name not in schema.get("required", []))
+    schema.setdefault("required", []).append(optional)
+    _route(upstream, routes[document], Reply(200, json.dumps(data).encode()))
     before = _snapshot(project)
-    code = main(["drift", "--manifest", str(project / "providers.toml"), "--live", "--provider", "oxen",
+    code = main(["drift", "--manifest", str(project / "providers.toml"), "--live", "--provider", owner(document),
                  "--format", "json", "--no-impact"])  # fmt: skip
     report = json.loads(capsys.readouterr().out)
     assert code == 1 and report["candidate"] == "live"
     assert [(c["rule"], c["pointer"]) for c in report["changes"]] == [
-        ("request-property-became-required", "/json_request_schema/properties/duration")
+        ("request-property-became-required", f"{pointer}/properties/{optional}")
     ]
     assert _snapshot(project) == before
 

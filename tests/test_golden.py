@@ -11,6 +11,17 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from manifest_support import (
+    client_class,
+    generated_file,
+    model_class,
+    operations,
+    provider,
+    providers,
+    request_schema_location,
+    sdk_module,
+    submit_body,
+)
 
 from codegen.cli import main
 from codegen.diagnostics import Diagnostics
@@ -62,28 +73,48 @@ def workspace(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def _add_request_property(workspace: Path, name: str, property_name: str, schema: dict[str, object]) -> str:
+    """Add a property to a provider's first submit request schema in the workspace's vendored spec; returns the
+    request model's module."""
+    op = operations(name, "submit")[0]
+    document, pointer = request_schema_location(name, op)
+    path = workspace / document
+    doc = json.loads(path.read_text())
+    node = doc
+    for token in pointer.strip("/").split("/"):
+        node = node[token.replace("~1", "/").replace("~0", "~")]
+    node.setdefault("properties", {})[property_name] = schema
+    path.write_text(json.dumps(doc, indent=2))
+    return str(model_class(name, op.request or "").__module__)
+
+
 def test_check_reports_stale_hand_edited_missing_and_orphan(
     workspace: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     manifest = str(workspace / "providers.toml")
-    pkg = workspace / "generated" / "kling_sdk"
-    (pkg / "fal" / "client.py").write_text((pkg / "fal" / "client.py").read_text() + "# local tweak\n")
-    (pkg / "sunra" / "__init__.py").unlink()
-    (pkg / "oxen" / "helpers.py").write_text("x = 1\n")
-    spec = workspace / "specs" / "oxen" / "kling-video-v2-6-pro-text-to-video.json"
-    spec.write_text(spec.read_text().replace("Video aspect ratio", "The aspect ratio"))
+    names = providers()
+    edited, removed, grown = names[-1], names[len(names) // 2], names[0]  # three providers where there are three
+    out_dir = workspace / "generated"
+    hand_edited = generated_file(client_class(edited).__module__)
+    (out_dir / hand_edited).write_text((out_dir / hand_edited).read_text() + "# local tweak\n")
+    missing = generated_file(sdk_module(removed).__name__)
+    (out_dir / missing).unlink()
+    orphan = str(Path(generated_file(client_class(grown).__module__)).parent / "helpers.py")
+    (out_dir / orphan).write_text("x = 1\n")
+    models = _add_request_property(workspace, grown, "zz_probe", {"type": "string", "description": "A probe."})
+    stale = generated_file(models)
 
     assert main(["check", "--manifest", manifest, "-q"]) == 1
     out = capsys.readouterr().out
-    assert "hand-edited: kling_sdk/fal/client.py" in out
-    assert "missing: kling_sdk/sunra/__init__.py" in out
-    assert "orphan: kling_sdk/oxen/helpers.py" in out
-    assert "stale: kling_sdk/oxen/models.py" in out
+    assert f"hand-edited: {hand_edited}" in out
+    assert f"missing: {missing}" in out
+    assert f"orphan: {orphan}" in out
+    assert f"stale: {stale}" in out
     assert "-# local tweak" in out
 
     assert main(["generate", "--manifest", manifest, "-q"]) == 0
     assert main(["check", "--manifest", manifest, "-q"]) == 0
-    assert not (pkg / "oxen" / "helpers.py").exists()
+    assert not (out_dir / orphan).exists()
 
 
 def test_generate_twice_changes_nothing(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -97,26 +128,25 @@ def test_generate_twice_changes_nothing(workspace: Path, capsys: pytest.CaptureF
 def test_new_optional_request_property_becomes_a_typed_field(workspace: Path) -> None:
     """Editing only a vendored spec: check fails, generate adds a typed field; no Python is touched."""
     manifest = str(workspace / "providers.toml")
-    spec_path = workspace / "specs" / "sunra" / "kling-v2.6-pro.json"
-    spec = json.loads(spec_path.read_text())
-    spec["components"]["schemas"]["ImageToVideoInput"]["properties"]["seed"] = {
-        "type": "integer", "minimum": 0, "description": "Random seed for reproducible results.",
-    }  # fmt: skip
-    spec_path.write_text(json.dumps(spec, indent=2))
+    name = providers()[0]
+    op = operations(name, "submit")[0]
+    seed = {"type": "integer", "minimum": 0, "description": "Random seed for reproducible results."}
+    module = _add_request_property(workspace, name, "seed", seed)
 
     assert main(["check", "--manifest", manifest, "-q"]) == 1
     assert main(["generate", "--manifest", manifest, "-q"]) == 0
     assert main(["check", "--manifest", manifest, "-q"]) == 0
 
-    probe = """
-import typing
-from kling_sdk.sunra.models import ImageToVideoRequest as R
+    probe = f"""
+import json, sys, typing
+from {module} import {op.request} as R
+body = json.loads(sys.argv[1])
 field = R.model_fields["seed"]
 assert field.annotation == typing.Optional[int], field.annotation
 assert field.description == "Random seed for reproducible results."
-assert R(prompt="p", start_image_url="u", seed=7).to_wire()["seed"] == 7
+assert R(**body, seed=7).to_wire()["seed"] == 7
 try:
-    R(prompt="p", start_image_url="u", seed=-1)
+    R(**body, seed=-1)
 except ValueError as exc:
     assert "seed" in str(exc)
 else:
@@ -124,16 +154,17 @@ else:
 print("ok")
 """
     done = subprocess.run(
-        [sys.executable, "-c", probe], cwd=workspace, env={"PYTHONPATH": str(workspace / "generated")},
-        capture_output=True, text=True, check=False,
+        [sys.executable, "-c", probe, json.dumps(submit_body(name, op.name))], cwd=workspace,
+        env={"PYTHONPATH": str(workspace / "generated")}, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.stdout.strip() == "ok", done.stderr
 
 
 def test_one_provider_can_be_generated_alone(workspace: Path) -> None:
     manifest = str(workspace / "providers.toml")
-    (workspace / "generated" / "kling_sdk" / "fal" / "models.py").write_text("broken\n")
-    assert main(["generate", "--manifest", manifest, "--provider", "fal", "-q"]) == 0
+    name = providers()[-1]
+    (workspace / "generated" / generated_file(client_class(name).__module__)).write_text("broken\n")
+    assert main(["generate", "--manifest", manifest, "--provider", name, "-q"]) == 0
     assert main(["check", "--manifest", manifest, "-q"]) == 0
     assert main(["check", "--manifest", manifest, "--provider", "nope", "-q"]) == 2
 
@@ -141,12 +172,8 @@ def test_one_provider_can_be_generated_alone(workspace: Path) -> None:
 def test_list_names_every_client_and_operation(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["list", "--manifest", str(ROOT / "providers.toml")]) == 0
     out = capsys.readouterr().out
-    for name in (
-        "OxenClient",
-        "AsyncAimlapiClient",
-        "SunraClient",
-        "AsyncFalClient",
-        "get_status",
-        "cancel_generation",
-    ):
-        assert name in out
+    for name in providers():
+        for shown in (client_class(name).__name__, client_class(name, True).__name__, provider(name).title):
+            assert shown in out
+        for op in operations(name):
+            assert f" {op.name}(" in out

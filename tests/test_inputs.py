@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import struct
 import zlib
 from pathlib import Path
@@ -9,7 +10,16 @@ from typing import Any
 
 import pytest
 from conftest import Recorder, call, make_client
-from test_wire import client_class
+from manifest_support import (
+    client_class,
+    fixture_for,
+    image_fields,
+    invalid_requests,
+    provider,
+    providers,
+    submit_body,
+    submits,
+)
 
 from kling_sdk._runtime.errors import InvalidRequestError
 from kling_sdk._runtime.files import ImageInfo, LocalFile, image_info
@@ -84,105 +94,147 @@ def test_local_file_repr_does_not_dump_bytes() -> None:
     assert repr(LocalFile(b"x" * 10_000, "a.png")) == "LocalFile('a.png', 10000 bytes)"
 
 
-BIG = 10 * 1024 * 1024 + 1
-LONG = "x" * 2501
-
-
 def _file(tmp_path: Path, name: str, data: bytes) -> Path:
     path = tmp_path / name
     path.write_bytes(data)
     return path
 
 
-URL = "https://example.com/a.png"
-# provider, method, request (callables get tmp_path), field the error must name
-INVALID: list[tuple[str, str, Any, str]] = [
-    ("oxen", "submit_image_to_video", {"prompt": "p", "duration": 7}, "duration"),
-    ("oxen", "submit_image_to_video", {"prompt": "p", "num_generations": 5}, "num_generations"),
-    ("oxen", "submit_image_to_video", {"duration": 5}, "prompt"),
-    ("oxen", "submit_image_to_video", {"prompt": "p", "seed": 3}, "seed"),
-    ("oxen", "submit_image_to_video", {"prompt": "p", "response_format": "mp4"}, "response_format"),
-    ("oxen", "submit_image_to_video", lambda d: {"prompt": "p", "input_image": _file(d, "a.png", png(640, 480))}, "input_image"),
-    ("oxen", "submit_image_to_video", {"prompt": "p", "input_image": "data:image/png;base64,bm90IGFuIGltYWdl"}, "input_image"),
-    ("oxen", "submit_text_to_video", {"prompt": "p", "aspect_ratio": "4:3"}, "aspect_ratio"),
-    ("oxen", "submit_text_to_video", {"prompt": "p", "cfg_scale": 11}, "cfg_scale"),
-    ("aimlapi", "submit_image_to_video", {"prompt": LONG, "image_url": URL}, "prompt"),
-    ("aimlapi", "submit_image_to_video", {"prompt": "p", "image_url": URL, "duration": 7}, "duration"),
-    ("aimlapi", "submit_image_to_video", {"prompt": "p"}, "image_url"),
-    ("aimlapi", "submit_image_to_video", {"prompt": "p", "image_url": b"not an image"}, "image_url"),
-    ("aimlapi", "submit_image_to_video", {"prompt": "p", "image_url": URL, "generate_audio": "maybe"}, "generate_audio"),
-    ("aimlapi", "submit_text_to_video", {"prompt": "p", "cfg_scale": 1.5}, "cfg_scale"),
-    ("aimlapi", "submit_text_to_video", {"prompt": "p", "aspect_ratio": "4:3"}, "aspect_ratio"),
-    ("aimlapi", "submit_text_to_video", {"prompt": "p", "model": "klingai/other"}, "model"),
-    ("sunra", "submit_image_to_video", {"prompt": LONG, "start_image_url": URL}, "prompt"),
-    ("sunra", "submit_image_to_video", {"prompt": "p", "start_image_url": URL, "duration": "7"}, "duration"),
-    ("sunra", "submit_image_to_video", {"prompt": "p", "start_image_url": URL, "duration": 5}, "duration"),
-    ("sunra", "submit_image_to_video", {"prompt": "p", "start_image_url": URL, "voice_ids": ["a", "b", "c"]}, "voice_ids"),
-    ("sunra", "submit_image_to_video", {"prompt": "p", "start_image_url": URL, "negative_prompt": LONG}, "negative_prompt"),
-    ("sunra", "submit_image_to_video", {"prompt": "p", "start_image_url": None}, "start_image_url"),
-    ("sunra", "submit_image_to_video", lambda d: {"prompt": "p", "start_image_url": _file(d, "tiny.png", png(200, 200))}, "start_image_url"),
-    ("sunra", "submit_image_to_video", lambda d: {"prompt": "p", "start_image_url": _file(d, "big.png", b"\x89PNG" + b"\x00" * BIG)}, "start_image_url"),
-    ("sunra", "submit_image_to_video", lambda d: {"prompt": "p", "start_image_url": _file(d, "wide.jpg", jpeg(1000, 300))}, "start_image_url"),
-    ("sunra", "submit_image_to_video", lambda d: {"prompt": "p", "start_image_url": URL, "end_image_url": _file(d, "tall.webp", webp(300, 800))}, "end_image_url"),
-    ("sunra", "submit_image_to_video", lambda d: {"prompt": "p", "start_image_url": _file(d, "notes.png", b"just some text")}, "start_image_url"),
-    ("sunra", "submit_image_to_video", lambda d: {"prompt": "p", "start_image_url": d / "missing.png"}, "start_image_url"),
-    ("sunra", "submit_image_to_video", {"prompt": "p", "start_image_url": gif(299, 600)}, "start_image_url"),
-    ("fal", "submit_image_to_video", {"prompt": "p", "start_image_url": URL, "voice_ids": ["a", "b", "c"]}, "voice_ids"),
-    ("fal", "submit_image_to_video", {"prompt": LONG, "start_image_url": URL}, "prompt"),
-    ("fal", "submit_image_to_video", {"prompt": "p", "start_image_url": URL, "duration": 5}, "duration"),
-    ("fal", "submit_image_to_video", {"prompt": "p", "start_image_url": URL, "end_image_url": b"\x00\x01garbage"}, "end_image_url"),
-    ("fal", "submit_image_to_video", {"prompt": "p", "start_image_url": b""}, "start_image_url"),
-    ("fal", "submit_text_to_video", {"prompt": "p", "cfg_scale": -0.1}, "cfg_scale"),
-    ("fal", "submit_text_to_video", {"prompt": "p", "aspect_ratio": "21:9"}, "aspect_ratio"),
-    ("fal", "submit_text_to_video", {"prompt": "p", "start_image_url": URL}, "start_image_url"),
-]  # fmt: skip
+MAKERS = {"png": png, "jpeg": jpeg, "gif": gif, "webp": webp}
+DATA_URI = "data:image/png;base64," + base64.b64encode(png(400, 400)).decode()
+
+
+def _image_cases(name: str, op_name: str, field: str) -> list[tuple[str, Any]]:
+    """(what is wrong, value) for one image field, from the provider's [inputs] rule and file transport."""
+    decl = provider(name)
+    rule = next(r for r in decl.images if r.field == field)
+    cases: list[tuple[str, Any]] = []
+    if "data" not in decl.files.url_schemes:
+        cases.append(("a data URI where only URLs are taken", DATA_URI))
+    if decl.files.mode == "url":  # no way to send a local file: refused, whatever the file
+        return [*cases, ("a local file where only URLs are taken", lambda d: _file(d, "a.png", png(640, 480)))]
+    cases += [
+        ("bytes that are no image", b"\x00\x01garbage"),
+        ("no bytes", b""),
+        ("a file that is no image", lambda d: _file(d, "notes.png", b"just some text")),
+        ("a missing file", lambda d: d / "missing.png"),
+    ]
+    width, height = rule.min_width or 1, rule.min_height or 1
+    if rule.min_width:
+        cases.append(("narrower than the minimum", png(rule.min_width - 1, max(height, rule.min_width))))
+    if rule.min_height:
+        cases.append(
+            (
+                "lower than the minimum",
+                lambda d: _file(d, "low.gif", gif(max(width, rule.min_height), rule.min_height - 1)),
+            )
+        )
+    if rule.max_bytes:
+        big = b"\x89PNG" + b"\x00" * rule.max_bytes
+        cases.append(("larger than the limit", lambda d: _file(d, "big.png", big)))
+    if rule.min_aspect:
+        side = max(width, height)
+        cases.append(("taller than the aspect ratio allows", webp(side, int(side / rule.min_aspect) + 2)))
+    if rule.max_aspect:
+        side = max(width, height)
+        cases.append(
+            (
+                "wider than the aspect ratio allows",
+                lambda d: _file(d, "wide.jpg", jpeg(int(side * rule.max_aspect) + 2, side)),
+            )
+        )
+    for fmt in sorted(set(MAKERS) - set(rule.formats)):
+        cases.append((f"a {fmt} image", MAKERS[fmt](max(width, 400), max(height, 400))))
+    return cases
+
+
+def _invalid() -> list[tuple[str, str, str, str, Any]]:
+    found = [(n, op.name, *case) for n, op in submits() for case in invalid_requests(n, op.name)]
+    for name, op in submits():
+        base = submit_body(name, op.name)
+        for field in image_fields(name, op.name):
+            for why, value in _image_cases(name, op.name, field):
+                found.append((name, op.name, f"{field}: {why}", field, _with(base, field, value)))
+    return found
+
+
+def _with(base: dict[str, Any], field: str, value: Any) -> Any:
+    if callable(value):
+        return lambda d: {**base, field: value(d)}
+    return {**base, field: value}
+
+
+# provider, operation, what is wrong, the field the error must name, request (callables get tmp_path)
+INVALID = _invalid()
 
 
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 @pytest.mark.parametrize(
-    ("provider", "method", "request_", "field"),
+    ("provider_name", "method", "why", "field", "request_"),
     INVALID,
-    ids=[f"{c[0]}-{c[1].removeprefix('submit_')}-{c[3]}-{i}" for i, c in enumerate(INVALID)],
+    ids=[f"{c[0]}-{c[1].removeprefix('submit_')}-{c[2]}" for c in INVALID],
 )
 async def test_invalid_input_is_rejected_before_any_request(
-    recorder: Recorder, tmp_path: Path, is_async: bool, provider: str, method: str, request_: Any, field: str
-) -> None:
-    client = make_client(client_class(provider, is_async), recorder)
+    recorder: Recorder, tmp_path: Path, is_async: bool, provider_name: str, method: str, why: str, field: str,
+    request_: Any,
+) -> None:  # fmt: skip
+    client = make_client(client_class(provider_name, is_async), recorder)
     body = request_(tmp_path) if callable(request_) else request_
     with pytest.raises(InvalidRequestError) as info:
         await call(client, method, body)
-    assert info.value.field == field, str(info.value)
-    assert field in str(info.value) and provider in str(info.value)
+    assert info.value.field == field, f"{why}: {info.value}"
+    assert field in str(info.value) and provider_name in str(info.value)
     assert recorder.requests == []
-    # The one-call path validates before it opens any connection too (Oxen subscribes to its events first).
+    # The one-call path validates before it opens any connection too (an events stream is subscribed to first).
     with pytest.raises(InvalidRequestError):
         await call(client, method.replace("submit_", "run_"), body)
     assert recorder.requests == []
 
 
-def test_at_least_thirty_invalid_inputs() -> None:
-    assert len(INVALID) >= 30
-    assert {c[0] for c in INVALID} == {"oxen", "aimlapi", "sunra", "fal"}
+def test_every_provider_and_every_image_rule_has_invalid_inputs() -> None:
+    assert {c[0] for c in INVALID} == set(providers(lambda p: p.operations))
+    for name, op in submits():
+        for field in image_fields(name, op.name):
+            assert any(c[:2] == (name, op.name) and c[3] == field for c in INVALID), (name, op.name, field)
+
+
+def _at_the_limits(name: str, field: str) -> list[tuple[str, bytes]]:
+    """Images exactly at the rule's limits (or a small one where it has none): each must be accepted."""
+    rule = next(r for r in provider(name).images if r.field == field)
+    width, height = rule.min_width or 10, rule.min_height or 10
+    fmt = MAKERS[rule.formats[0]]
+    found = [("at the minimum size", fmt(width, height))]
+    if rule.min_aspect:
+        found.append(("at the lowest aspect ratio", fmt(width, round(width / rule.min_aspect))))
+    if rule.max_aspect:
+        found.append(("at the highest aspect ratio", fmt(round(height * rule.max_aspect), height)))
+    return found
+
+
+LIMITS = [
+    (name, op.name, field, why, data)
+    for name, op in submits(lambda p: p.files.mode != "url")
+    for field in image_fields(name, op.name)
+    for why, data in _at_the_limits(name, field)
+]
 
 
 @pytest.mark.parametrize(
-    ("provider", "field", "data"),
-    [
-        ("sunra", "start_image_url", png(300, 300)),
-        ("sunra", "start_image_url", jpeg(1000, 400)),
-        ("sunra", "start_image_url", webp(300, 750)),
-        ("fal", "start_image_url", jpeg(64, 64)),
-        ("aimlapi", "image_url", gif(10, 10)),
-    ],
+    ("provider_name", "method", "field", "why", "data"), LIMITS, ids=[f"{c[0]}-{c[2]}-{c[3]}" for c in LIMITS]
 )
-def test_images_at_the_limits_are_accepted(recorder: Recorder, provider: str, field: str, data: bytes) -> None:
-    recorder.body = {"request_id": "r1", "id": "r1", "status": "IN_QUEUE"}
-    if provider == "sunra":
-        recorder.body = {
-            "upload_url": "https://storage.fake.test/u",
-            "file_url": "https://cdn.fake.test/f.png",
-            **recorder.body,
-        }
-    client = make_client(client_class(provider, False), recorder)
-    client.submit_image_to_video({"prompt": "p", field: data})
-    assert recorder.requests[-1].method == "POST"
+def test_images_at_the_limits_are_accepted(
+    recorder: Recorder, provider_name: str, method: str, field: str, why: str, data: bytes
+) -> None:
+    decl = provider(provider_name)
+    answer = fixture_for(provider_name, method, "submit_").data["exchanges"][0]["response"]["json"]
+    recorder.body = answer  # one answer for every request: with an upload, also the upload's two URLs
+    if decl.files.mode == "upload":
+        urls = zip(
+            (decl.files.upload_url[0], decl.files.file_url[0]),
+            ("https://storage.fake.test/u", "https://cdn.fake.test/f.png"),
+            strict=True,
+        )
+        recorder.body = {**answer, **{pointer.strip("/"): url for pointer, url in urls}}
+    client = make_client(client_class(provider_name, False), recorder)
+    getattr(client, method)({**submit_body(provider_name, method), field: data})
+    assert recorder.requests[-1].method == "POST", why

@@ -8,6 +8,17 @@ from typing import Any
 import httpx
 import pytest
 from conftest import API_KEY, call
+from manifest_support import (
+    neutral_base,
+    neutral_params,
+    neutral_value,
+    not_serving,
+    provider,
+    providers,
+    serving,
+    unified_fields,
+    with_fact,
+)
 
 from kling_sdk._runtime.errors import (
     APIConnectionError,
@@ -23,7 +34,7 @@ from kling_sdk._runtime.errors import (
 from kling_sdk._runtime.jobs import PollPolicy
 from kling_sdk._runtime.retry import may_fail_over
 from kling_sdk.testing import FakeServer
-from kling_sdk.unified import AsyncKling, ImageToVideo, Kling, TextToVideo, job_ref, parse_job_ref
+from kling_sdk.unified import TASKS, AsyncKling, ImageToVideo, Kling, TextToVideo, job_ref, parse_job_ref
 
 FAST = PollPolicy(initial=0.05, cap=0.1, fraction=0.1, jitter=0.0)
 SAMPLE_IMAGE = "https://example.com/start.png"
@@ -47,7 +58,7 @@ def _status(code: int) -> Exception:
         (_status(503), False),
         (APIConnectionError("connect refused", provider="p"), True),
         (MissingApiKeyError("no key"), True),
-        (InvalidRequestError("oxen", "start_image", "takes URLs only"), True),
+        (InvalidRequestError("p", "start_image", "takes URLs only"), True),  # an input only that provider refuses
         (SubmitOutcomeUnknownError("lost", provider="p"), False),  # the job may exist
         (GenerationFailedError("x", provider="p", job_id="j"), False),  # accepted, then failed
     ],
@@ -75,8 +86,19 @@ def _submits(server: FakeServer, provider: str | None = None) -> int:
     return sum(server.app.submit_counts(provider).values())
 
 
+TEXT = TextToVideo(prompt="x").task
+IMAGE = ImageToVideo(prompt="x", start_image=SAMPLE_IMAGE).task
+
+
+def _needs(found: list[str], count: int, what: str) -> list[str]:
+    """The first `count` providers of `found`; skips the test when the manifest has fewer."""
+    if len(found) < count:
+        pytest.skip(f"needs {count} providers that {what}; the manifest has {len(found)}")
+    return found[:count]
+
+
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
-@pytest.mark.parametrize("provider", ["oxen", "aimlapi", "fal"])
+@pytest.mark.parametrize("provider", with_fact(lambda p: p.name in serving(TEXT), "serves text-to-video"))
 async def test_text_to_video_runs_to_a_video_on_disk(
     fake: FakeServer, provider: str, is_async: bool, tmp_path: Path
 ) -> None:
@@ -96,10 +118,11 @@ async def test_text_to_video_runs_to_a_video_on_disk(
 
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 async def test_a_job_ref_is_enough_to_follow_a_job_later(fake: FakeServer, is_async: bool) -> None:
-    kling = _kling(fake, ["aimlapi", "sunra"], is_async)
+    chain = serving(IMAGE)[:2]
+    kling = _kling(fake, chain, is_async)
     job = await call(kling, "submit", ImageToVideo(prompt="waves", start_image=SAMPLE_IMAGE))
     ref = job_ref(job)
-    assert parse_job_ref(ref) == ("aimlapi", job.id)
+    assert parse_job_ref(ref) == (chain[0], job.id)
     status = await call(kling, "wait", ref, poll=FAST, stream=False)
     assert status.state == "succeeded"
     result = await call(kling, "result", ref)
@@ -110,15 +133,22 @@ async def test_a_job_ref_is_enough_to_follow_a_job_later(fake: FakeServer, is_as
 def test_a_bare_job_id_needs_a_provider() -> None:
     with pytest.raises(InvalidRequestError, match="provider:id"):
         parse_job_ref("1234")
-    assert parse_job_ref("abc:def", "fal") == ("fal", "abc:def")
+    name = providers()[0]
+    assert parse_job_ref("abc:def", name) == (name, "abc:def")
 
 
 def test_a_refused_submit_moves_to_the_next_provider(fake: FakeServer) -> None:
-    with _kling(fake, ["oxen", "aimlapi", "fal"], oxen="wrong-key") as kling:
-        fake.app.inject("aimlapi", "submit", status=429, times=1)
+    # each but the last refuses in turn: a wrong key, a rate limit (after the client's own retries: none here)
+    _needs(serving(TEXT), 2, "serve text-to-video")
+    chain = serving(TEXT)
+    refusing, accepting = chain[:-1], chain[-1]
+    keys = {name: "wrong-key" for name in refusing[::2]}
+    for name in refusing[1::2]:
+        fake.app.inject(name, "submit", status=provider(name).errors.rate_limit_status[0], times=1)
+    with _kling(fake, chain, **keys) as kling:
         job = kling.submit(TextToVideo(prompt="a lighthouse"))
-    assert job.provider == "fal"
-    assert _submits(fake, "oxen") == 0 and _submits(fake, "aimlapi") == 0 and _submits(fake, "fal") == 1
+    assert job.provider == accepting
+    assert all(_submits(fake, name) == 0 for name in refusing) and _submits(fake, accepting) == 1
 
 
 def test_one_call_may_choose_its_providers_among_the_clients(fake: FakeServer) -> None:
@@ -130,61 +160,88 @@ def test_one_call_may_choose_its_providers_among_the_clients(fake: FakeServer) -
 
 
 def test_a_missing_key_moves_on_without_a_request(fake: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OXEN_API_KEY", raising=False)
-    kling = Kling(["oxen", "fal"], api_keys={"fal": API_KEY}, base_urls=fake.base_urls)
+    first, second = _needs(serving(TEXT), 2, "serve text-to-video")
+    monkeypatch.delenv(provider(first).auth.env, raising=False)
+    kling = Kling([first, second], api_keys={second: API_KEY}, base_urls=fake.base_urls)
     job = kling.submit(TextToVideo(prompt="a lighthouse"))
     kling.close()
-    assert job.provider == "fal"
-    assert fake.app.count("oxen") == 0
+    assert job.provider == second
+    assert fake.app.count(first) == 0
 
 
 def test_a_lost_submit_is_never_sent_elsewhere(fake: FakeServer) -> None:
-    fake.app.inject("oxen", "submit", status=500, times=1)
-    with _kling(fake, ["oxen", "fal"]) as kling, pytest.raises(SubmitOutcomeUnknownError):
+    first, second = _needs(serving(TEXT), 2, "serve text-to-video")
+    fake.app.inject(first, "submit", status=500, times=1)
+    with _kling(fake, [first, second]) as kling, pytest.raises(SubmitOutcomeUnknownError):
         kling.submit(TextToVideo(prompt="a lighthouse"))
-    assert fake.app.count("fal") == 0
+    assert fake.app.count(second) == 0
 
 
 def test_a_malformed_request_is_not_sent_elsewhere(fake: FakeServer) -> None:
-    # Oxen validates when the job runs, so use fal, which answers 422 at submit.
-    fake.app.inject("fal", "submit", status=422, times=1)
-    with _kling(fake, ["fal", "aimlapi"]) as kling, pytest.raises(BadRequestError):
+    first, second = _needs(serving(TEXT), 2, "serve text-to-video")
+    fake.app.inject(first, "submit", status=422, times=1)
+    with _kling(fake, [first, second]) as kling, pytest.raises(BadRequestError):
         kling.submit(TextToVideo(prompt="a lighthouse"))
-    assert fake.app.count("aimlapi") == 0
+    assert fake.app.count(second) == 0
 
 
 def test_every_provider_refusing_says_why_for_each(fake: FakeServer) -> None:
-    with _kling(fake, ["oxen", "fal"], oxen="bad-1", fal="bad-2") as kling, pytest.raises(NoProviderAcceptedError) as e:
+    first, second = _needs(serving(TEXT), 2, "serve text-to-video")
+    with (
+        _kling(fake, [first, second], **{first: "bad-1", second: "bad-2"}) as kling,
+        pytest.raises(NoProviderAcceptedError) as e,
+    ):
         kling.submit(TextToVideo(prompt="a lighthouse"))
     assert [(p, type(err)) for p, err in e.value.attempts] == [
-        ("oxen", AuthenticationError),
-        ("fal", AuthenticationError),
+        (first, AuthenticationError),
+        (second, AuthenticationError),
     ]
     assert "bad-1" not in str(e.value) and "bad-2" not in str(e.value)
     assert _submits(fake) == 0
 
 
-def test_a_provider_that_cannot_take_the_request_is_skipped_in_a_list(fake: FakeServer) -> None:
-    with _kling(fake, ["sunra", "fal"]) as kling:  # Sunra serves no text-to-video
-        assert kling.submit(TextToVideo(prompt="a lighthouse")).provider == "fal"
+def test_a_provider_that_cannot_take_the_task_is_skipped_in_a_list(fake: FakeServer) -> None:
+    [unable] = _needs(not_serving(TEXT), 1, "serve no text-to-video")
+    [able] = _needs(serving(TEXT), 1, "serve text-to-video")
+    with _kling(fake, [unable, able]) as kling:
+        assert kling.submit(TextToVideo(prompt="a lighthouse")).provider == able
+    assert fake.app.count(unable) == 0
+
+
+def test_a_provider_that_cannot_take_a_parameter_is_skipped_in_a_list(fake: FakeServer) -> None:
+    _needs(not_serving(IMAGE, "voice_ids"), 1, "take no voice ids")
+    unable = not_serving(IMAGE, "voice_ids")
+    [able] = _needs(serving(IMAGE, "voice_ids"), 1, "take voice ids")
     voices = ImageToVideo(prompt="<<<voice_1>>> says hi", start_image=SAMPLE_IMAGE, voice_ids=["v1"])
-    with _kling(fake, ["oxen", "aimlapi", "sunra"]) as kling:  # only Sunra and fal take voices
-        assert kling.submit(voices).provider == "sunra"
-    assert fake.app.count("oxen") == 0 and fake.app.count("aimlapi") == 0
+    with _kling(fake, [*unable, able]) as kling:
+        assert kling.submit(voices).provider == able
+    assert all(fake.app.count(name) == 0 for name in unable)
+
+
+def _unsupported() -> list[tuple[Any, Any, str]]:
+    """(provider or preference list, request, the field the refusal names) for everything some provider cannot take."""
+    found: list[tuple[Any, Any, str]] = []
+    for task in (TEXT, IMAGE):
+        for name in not_serving(task):
+            found.append((name, TASKS[task](**neutral_base(task)), "task"))
+        for declared in neutral_params(task):
+            unable = not_serving(task, declared.name)
+            request = TASKS[task](**neutral_base(task, **{declared.name: neutral_value(task, declared.name)}))
+            found += [(name, request, declared.name) for name in unable]
+            if len(unable) > 1:
+                found.append((unable, request, declared.name))  # nobody in the list takes it
+    return found
+
+
+UNSUPPORTED = _unsupported()
 
 
 @pytest.mark.parametrize(
-    ("providers", "request_", "field"),
-    [
-        ("oxen", TextToVideo(prompt="x", voice_ids=["v1"]), "voice_ids"),
-        ("aimlapi", ImageToVideo(prompt="x", start_image=SAMPLE_IMAGE, end_image=SAMPLE_IMAGE), "end_image"),
-        ("sunra", TextToVideo(prompt="x"), "task"),
-        (["oxen", "aimlapi"], TextToVideo(prompt="x", voice_ids=["v1"]), "voice_ids"),
-    ],
+    ("providers_", "request_", "field"), UNSUPPORTED, ids=[f"{p}-{r.task}-{f}" for p, r, f in UNSUPPORTED]
 )
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 async def test_unsupported_combinations_make_no_request(
-    providers: Any, request_: Any, field: str, is_async: bool
+    providers_: Any, request_: Any, field: str, is_async: bool
 ) -> None:
     requests: list[httpx.Request] = []
 
@@ -194,9 +251,9 @@ async def test_unsupported_combinations_make_no_request(
 
     transport = httpx.MockTransport(handler)
     http = httpx.AsyncClient(transport=transport) if is_async else httpx.Client(transport=transport)
-    names = [providers] if isinstance(providers, str) else providers
+    names = [providers_] if isinstance(providers_, str) else providers_
     cls = AsyncKling if is_async else Kling
-    kling = cls(providers, api_keys=dict.fromkeys(names, API_KEY), http_client=http)
+    kling = cls(providers_, api_keys=dict.fromkeys(names, API_KEY), http_client=http)
     with pytest.raises(InvalidRequestError) as e:
         await call(kling, "submit", request_)
     assert e.value.field == field and e.value.provider == names[0]
@@ -205,19 +262,25 @@ async def test_unsupported_combinations_make_no_request(
 
 def test_capabilities_say_who_supports_what() -> None:
     table = Kling.capabilities()
-    assert "text-to-video" not in table["sunra"]
-    assert "voice_ids" not in table["oxen"]["text-to-video"]
-    assert "end_image" in table["fal"]["image-to-video"] and "end_image" not in table["aimlapi"]["image-to-video"]
+    for name in providers(lambda p: p.unified):
+        for task in (TEXT, IMAGE):
+            if name in not_serving(task):
+                assert task not in table[name]
+            else:
+                assert set(table[name][task]) == set(unified_fields(name, task))
 
 
 def test_unknown_provider_and_misused_base_url_are_refused() -> None:
+    unknown = "not-a-provider"
+    assert unknown not in providers()
     with pytest.raises(InvalidRequestError, match="unknown provider"):
-        Kling("replicate")
+        Kling(unknown)
     with pytest.raises(InvalidRequestError, match="base_url"):
-        Kling(["oxen", "fal"], base_url="http://127.0.0.1:1")
+        Kling(_needs(providers(lambda p: p.unified), 2, "have a neutral mapping"), base_url="http://127.0.0.1:1")
 
 
-def test_the_repr_shows_no_key() -> None:
-    kling = Kling("fal", api_keys={"fal": API_KEY})
-    assert API_KEY not in repr(kling) and API_KEY not in repr(kling.client("fal"))
+@pytest.mark.parametrize("name", providers(lambda p: p.unified))
+def test_the_repr_shows_no_key(name: str) -> None:
+    kling = Kling(name, api_keys={name: API_KEY})
+    assert API_KEY not in repr(kling) and API_KEY not in repr(kling.client(name))
     kling.close()

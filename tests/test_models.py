@@ -1,123 +1,176 @@
-"""Generated models accept documented bodies, reject invalid input before any request, and tolerate new responses."""
+"""Generated models accept documented bodies, reject invalid input before any request, and tolerate new responses.
+
+Every case is derived: documented bodies from the recorded submit fixtures, invalid ones from the vendored request
+schemas and the manifest's overrides, response tolerance from each provider's status fixtures.
+"""
 
 from __future__ import annotations
 
-import importlib
+import copy
 import json
 from typing import Any
 
 import pytest
 from conftest import Recorder, make_client
+from manifest_support import (
+    client_class,
+    declared_limits,
+    discriminators,
+    fixtures,
+    invalid_requests,
+    job_field,
+    model_class,
+    nullable_fields,
+    operation,
+    plain_schema,
+    provider,
+    providers,
+    request_properties,
+    status_operation,
+    submit_body,
+    submits,
+)
 from pydantic import ValidationError
-from test_wire import AIML_I2V, FAL_I2V, OXEN_I2V, OXEN_T2V, SUNRA_I2V, client_class
 
 from kling_sdk._runtime.errors import InvalidRequestError
 
+SUBMITS = submits()
+SUBMIT_IDS = [f"{n}-{op.name}" for n, op in SUBMITS]
+DOCUMENTED = [f for f in fixtures() if "request" in f.data["call"] and "error" not in f.data["expect"]]
 
-def models(provider: str) -> Any:
-    return importlib.import_module(f"kling_sdk.{provider}.models")
+
+def request_model(name: str, op_name: str) -> Any:
+    return model_class(name, operation(name, op_name).request or "")
+
+
+@pytest.mark.parametrize("fixture", DOCUMENTED, ids=[f.name for f in DOCUMENTED])
+def test_documented_examples_round_trip(fixture: Any) -> None:
+    cls = request_model(fixture.provider, fixture.operation)
+    wire = fixture.data["exchanges"][0]["request"]["json"]
+    assert cls.model_validate(wire).to_wire() == wire
+    assert cls.model_validate(fixture.data["call"]["request"]).to_wire() == wire
+
+
+def _json_type(value: Any) -> str:
+    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}.get(
+        type(value), "null"
+    )
+
+
+@pytest.mark.parametrize(("name", "op"), SUBMITS, ids=SUBMIT_IDS)
+def test_defaults_are_values_of_the_declared_type_never_the_specs_misspelling(name: str, op: Any) -> None:
+    # AIMLAPI's spec writes the default of an integer enum as "5": the model must default to 5, never "5".
+    instance = request_model(name, op.name).model_validate(submit_body(name, op.name))
+    dumped = instance.model_dump(mode="json", by_alias=True)
+    checked = 0
+    for field, prop in request_properties(name, op.name).items():
+        schema, _ = plain_schema(prop)
+        if "default" not in prop or field in discriminators(name, op.name) or not isinstance(schema.get("type"), str):
+            continue
+        value = dumped[field]
+        assert _json_type(value) in (schema["type"], "integer" if schema["type"] == "number" else ""), (field, value)
+        if "enum" in schema:
+            assert value in schema["enum"], (field, value)
+        assert instance.to_wire().get(field, value) == value
+        checked += 1
+    assert checked or not any("default" in p for p in request_properties(name, op.name).values())
+
+
+@pytest.mark.parametrize(("name", "op"), SUBMITS, ids=SUBMIT_IDS)
+def test_constants_are_always_sent_and_cannot_be_changed(name: str, op: Any) -> None:
+    fixed = discriminators(name, op.name)
+    body = submit_body(name, op.name)
+    cls = request_model(name, op.name)
+    wire = cls.model_validate(body).to_wire()
+    assert {**fixed, **body}.items() <= wire.items()
+    defaulted = {f for f, prop in request_properties(name, op.name).items() if "default" in prop}
+    assert set(wire) - set(fixed) - set(body) <= defaulted, "only what was given, fixed or defaulted is sent"
+    for field, value in fixed.items():
+        with pytest.raises(ValidationError, match=field):
+            cls.model_validate({**body, field: f"{value}-other"})
+
+
+INVALID = [(name, op.name, *case) for name, op in SUBMITS for case in invalid_requests(name, op.name)]
 
 
 @pytest.mark.parametrize(
-    ("provider", "model", "body"),
-    [
-        ("oxen", "ImageToVideoRequest", OXEN_I2V),
-        ("oxen", "TextToVideoRequest", OXEN_T2V),
-        ("aimlapi", "ImageToVideoRequest", AIML_I2V),
-        ("sunra", "ImageToVideoRequest", SUNRA_I2V),
-        ("fal", "ImageToVideoRequest", FAL_I2V),
-    ],
-)
-def test_documented_examples_round_trip(provider: str, model: str, body: dict[str, Any]) -> None:
-    request = getattr(models(provider), model).model_validate(body)
-    assert request.to_wire() == body
-
-
-def test_aimlapi_duration_default_is_the_integer_5_never_the_string() -> None:
-    request = models("aimlapi").ImageToVideoRequest(prompt="p", image_url="https://x/y.png")
-    assert request.duration == 5
-    assert isinstance(request.duration, int)
-    wire = request.to_wire()
-    assert wire.get("duration", 5) == 5
-    assert '"5"' not in json.dumps(wire)
-    assert '"5"' not in json.dumps(request.model_dump(mode="json"))
-
-
-def test_constants_are_always_sent_and_cannot_be_changed() -> None:
-    m = models("oxen")
-    assert m.ImageToVideoRequest(prompt="p").to_wire() == {
-        "model": "kling-video-v2-6-pro-image-to-video",
-        "prompt": "p",
-    }
-    with pytest.raises(ValidationError, match="model"):
-        m.ImageToVideoRequest(prompt="p", model="another-model")
-
-
-INVALID = [
-    ("aimlapi", "ImageToVideoRequest", {"prompt": "x" * 2501, "image_url": "u"}, "prompt"),
-    ("sunra", "ImageToVideoRequest", {"prompt": "x" * 2501, "start_image_url": "u"}, "prompt"),
-    ("fal", "TextToVideoRequest", {"prompt": "x" * 2501}, "prompt"),
-    ("aimlapi", "ImageToVideoRequest", {"prompt": "p", "image_url": "u", "duration": 7}, "duration"),
-    ("oxen", "ImageToVideoRequest", {"prompt": "p", "duration": 7}, "duration"),
-    ("sunra", "ImageToVideoRequest", {"prompt": "p", "start_image_url": "u", "duration": "7"}, "duration"),
-    ("fal", "ImageToVideoRequest", {"prompt": "p", "start_image_url": "u", "duration": 5}, "duration"),
-    ("oxen", "TextToVideoRequest", {"prompt": "p", "aspect_ratio": "4:3"}, "aspect_ratio"),
-    ("aimlapi", "TextToVideoRequest", {"prompt": "p", "aspect_ratio": "4:3"}, "aspect_ratio"),
-    ("fal", "TextToVideoRequest", {"prompt": "p", "aspect_ratio": "21:9"}, "aspect_ratio"),
-    ("fal", "TextToVideoRequest", {"prompt": "p", "cfg_scale": 1.5}, "cfg_scale"),
-    ("oxen", "TextToVideoRequest", {"prompt": "p", "cfg_scale": 11}, "cfg_scale"),
-    ("sunra", "ImageToVideoRequest", {"prompt": "p"}, "start_image_url"),
-    ("aimlapi", "ImageToVideoRequest", {"prompt": "p", "image_url": "u", "tail_image_url": "u"}, "tail_image_url"),
-    ("fal", "ImageToVideoRequest", {"prompt": "p", "start_image_url": "u", "negative_prompt": None}, "negative_prompt"),
-    ("oxen", "ImageToVideoRequest", {"prompt": "p", "num_generations": 5}, "num_generations"),
-]
-
-
-@pytest.mark.parametrize(
-    ("provider", "model", "body", "field"), INVALID, ids=[f"{c[0]}-{c[3]}-{i}" for i, c in enumerate(INVALID)]
+    ("name", "op_name", "why", "field", "body"), INVALID, ids=[f"{c[0]}-{c[1]}-{c[2]}" for c in INVALID]
 )
 def test_invalid_input_is_rejected_naming_the_field(
-    provider: str, model: str, body: dict[str, Any], field: str
+    name: str, op_name: str, why: str, field: str, body: dict[str, Any]
 ) -> None:
     with pytest.raises(ValidationError) as info:
-        getattr(models(provider), model).model_validate(body)
-    assert field in str(info.value)
+        request_model(name, op_name).model_validate(body)
+    assert field in str(info.value), why
+
+
+def test_every_provider_has_invalid_cases() -> None:
+    assert {c[0] for c in INVALID} == {n for n, _ in SUBMITS}
 
 
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
-async def test_invalid_input_sends_nothing(recorder: Recorder, is_async: bool) -> None:
-    client = make_client(client_class("aimlapi", is_async), recorder)
-    with pytest.raises(InvalidRequestError, match="duration") as info:
-        result = client.submit_image_to_video({"prompt": "p", "image_url": "u", "duration": 7})
+@pytest.mark.parametrize("name", providers(lambda p: p.jobs), ids=str)
+async def test_invalid_input_sends_nothing(recorder: Recorder, is_async: bool, name: str) -> None:
+    op_name, (why, field, body) = next(
+        (op.name, case) for n, op in SUBMITS if n == name for case in invalid_requests(n, op.name)
+    )
+    client = make_client(client_class(name, is_async), recorder)
+    with pytest.raises(InvalidRequestError, match=field) as info:
+        result = getattr(client, op_name)(body)
         if is_async:
             await result
-    assert info.value.field == "duration" and info.value.provider == "aimlapi"
+    assert (info.value.field, info.value.provider) == (field, name), why
     assert recorder.requests == []
 
 
-def test_responses_tolerate_unknown_status_and_fields() -> None:
-    generation = models("aimlapi").Generation.model_validate(
-        {
-            "id": "1:m",
-            "status": "paused",
-            "usd_spent": 0.19,
-            "error": {"detail": [{"loc": ["body", "image_url"], "msg": "no face"}]},
-        }
-    )
-    assert generation.status == "paused"
-    assert generation.model_extra == {"usd_spent": 0.19}
-    status = models("fal").QueueStatus.model_validate({"status": "CANCELLATION_REQUESTED", "request_id": "r", "new": 1})
-    assert status.status == "CANCELLATION_REQUESTED"
-    oxen = models("oxen").QueueGeneration.model_validate(
-        {"generation_id": "g", "model_name": "m", "status": "archived", "seed": 3}
-    )
-    assert oxen.model_extra == {"seed": 3}
+def _status_documents(name: str) -> list[Any]:
+    op = status_operation(name)
+    return [f for f in fixtures(name) if f.operation == op.name and "error" not in f.data["expect"]]
 
 
-def test_nullable_fields_accept_null_and_typed_fields_keep_constraints() -> None:
-    sunra = models("sunra").ImageToVideoRequest
-    request = sunra(prompt="p", start_image_url="u", voice_ids=None, end_image_url=None, negative_prompt=None)
-    assert request.to_wire()["negative_prompt"] is None
-    fields = sunra.model_fields
-    assert fields["prompt"].description.startswith("Text prompt")
-    assert any(getattr(m, "max_length", None) == 2500 for m in fields["prompt"].metadata)
+def _at(document: Any, pointers: tuple[str, ...]) -> tuple[Any, str] | None:
+    """The object holding the first pointer that resolves in `document`, and its last key."""
+    for pointer in pointers:
+        *parents, last = pointer.strip("/").split("/")
+        node = document
+        for token in parents:
+            node = node[int(token)] if isinstance(node, list) else node.get(token) if isinstance(node, dict) else None
+        if isinstance(node, dict) and last in node:
+            return node, last
+    return None
+
+
+@pytest.mark.parametrize("name", providers(lambda p: p.jobs), ids=str)
+def test_responses_tolerate_unknown_status_and_fields(name: str) -> None:
+    [first, *_] = _status_documents(name)
+    document = copy.deepcopy(first.data["exchanges"][0]["response"]["json"])
+    cls = model_class(name, first.data["expect"]["model"])
+    extra_before = dict(cls.model_validate(document).model_extra or {})  # what the documented answer adds already
+    found = _at(document, job_field(provider(name), "status"))
+    assert found is not None, f"{first.name}: no status at the manifest's pointers"
+    holder, key = found
+    holder[key] = "SOMETHING_UNDOCUMENTED"
+    document["zz_new_field"] = 3
+    model = cls.model_validate(document)
+    dumped = model.model_dump(mode="json", by_alias=True)
+    assert _at(dumped, job_field(provider(name), "status")) is not None
+    assert json.dumps(dumped).count("SOMETHING_UNDOCUMENTED") == 1
+    assert model.model_extra == {**extra_before, "zz_new_field": 3}
+
+
+@pytest.mark.parametrize(("name", "op"), SUBMITS, ids=SUBMIT_IDS)
+def test_nullable_fields_accept_null_and_typed_fields_keep_constraints(name: str, op: Any) -> None:
+    cls = request_model(name, op.name)
+    body = submit_body(name, op.name)
+    for field in nullable_fields(name, op.name):
+        assert cls.model_validate({**body, field: None}).to_wire()[field] is None
+    by_wire = {f.alias or key: f for key, f in cls.model_fields.items()}
+    for field, prop in request_properties(name, op.name).items():
+        schema, _ = plain_schema(prop)
+        description = prop.get("description") or schema.get("description")
+        if description:
+            assert by_wire[field].description == description.strip(), field
+        limits = declared_limits(name, op.name, field)
+        for keyword, attribute in (("maxLength", "max_length"), ("maximum", "le"), ("minimum", "ge")):
+            if keyword in limits:
+                assert any(getattr(m, attribute, None) == limits[keyword] for m in by_wire[field].metadata), field

@@ -8,6 +8,7 @@ without the SDK installed.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -42,7 +43,11 @@ _TOOLING = {"pip", "setuptools", "wheel", "packaging"}
 
 
 def _run(*args: str | Path, cwd: Path | None = None) -> str:
-    done = subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, check=False, timeout=600)
+    # No PYTHONPATH: a clean environment must find the packages in what it installed, nowhere else.
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    done = subprocess.run(
+        [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=600
+    )
     assert done.returncode == 0, f"{args}: {done.stdout}\n{done.stderr}"
     return done.stdout
 

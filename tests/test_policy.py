@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from manifest_support import client_class, fixture, fixtures, job_field, job_protocol, provider, providers
 
 from codegen import ir
 from codegen.parse import _coerce
@@ -124,22 +126,43 @@ def test_default_coercion(value: Any, type_: ir.TypeRef, expected: tuple[bool, A
         assert type(coerced) is type(expected[1])
 
 
-def test_api_key_never_reaches_errors_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+def _echoing(document: Any, pointers: tuple[str, ...], suffix: str) -> Any:
+    """`document` with `suffix` appended to the error message at the first of the manifest's pointers present."""
+    document = json.loads(json.dumps(document))
+    for pointer in pointers:
+        *parents, last = pointer.strip("/").split("/")
+        node = document
+        for token in parents:
+            node = node.get(token) if isinstance(node, dict) else node[int(token)] if isinstance(node, list) else None
+        if isinstance(node, dict) and isinstance(node.get(last), str):
+            node[last] += suffix
+            return document
+    raise AssertionError(f"no error message at {pointers}")
+
+
+@pytest.mark.parametrize("name", providers(), ids=str)
+def test_api_key_never_reaches_errors_or_logs(caplog: pytest.LogCaptureFixture, name: str) -> None:
     import logging
 
     from conftest import API_KEY, Recorder, make_client
 
     from kling_sdk._runtime.errors import AuthenticationError
     from kling_sdk._runtime.redact import REDACTED, redact_headers
-    from kling_sdk.oxen import OxenClient
 
-    recorder = Recorder(status=401, body={"error": {"type": "unauthenticated", "detail": f"bad key {API_KEY}"}})
-    client = make_client(OxenClient, recorder)
+    # The provider's documented 401, its message now echoing the key back.
+    refused = fixture(name, "auth_error")
+    assert refused is not None, f"{name} has no auth_error fixture"
+    expect = refused.data["expect"]
+    answer = refused.data["exchanges"][-1]["response"]
+    body = _echoing(answer["json"], provider(name).errors.message, f" bad key {API_KEY}")
+    assert API_KEY in json.dumps(body)
+    recorder = Recorder(status=answer["status"], body=body)
+    client = make_client(client_class(name), recorder)
     with pytest.raises(AuthenticationError) as info:
-        client.get_generation("g1")
+        getattr(client, refused.operation)(**refused.data["call"]["arguments"])
     assert API_KEY not in str(info.value)
     assert API_KEY not in repr(info.value.body)
-    assert info.value.code == "unauthenticated"
+    assert info.value.code == expect.get("code", info.value.code)
 
     with caplog.at_level(logging.INFO, logger="kling_sdk"):
         logging.getLogger("kling_sdk").info("sending with %s", API_KEY)
@@ -195,58 +218,40 @@ def test_polling_keeps_notice_latency_near_a_tenth_of_the_job(job_seconds: int) 
 # ---------------------------------------------------------------------------------------------- status documents
 from kling_sdk._runtime.jobs import read_status  # noqa: E402
 
-
-def _protocol(provider: str) -> Any:
-    import importlib
-
-    return importlib.import_module(f"kling_sdk.{provider}.client").PROVIDER.jobs
+# Each provider's documents as its docs show them (the recorded fixtures), with the state, failure message and
+# code the dossier says they mean (`expect.status`), normalised by the manifest's pointers.
+STATUS_FIXTURES = [f for f in fixtures() if "status" in f.data["expect"]]
 
 
-# Documents from the dossier (§1.7, §2.6, §2.8, §3.6, §4.6), normalised.
-STATUS_DOCUMENTS = [
-    ("oxen", {"generations": [{"generation_id": "g", "status": "queued"}]}, "queued", None, None),
-    ("oxen", {"generation_id": "g", "status": "processing"}, "running", None, None),
-    ("oxen", {"generation_id": "g", "status": "succeeded", "result_url": "https://x/v.mp4"}, "succeeded", None, None),
-    ("oxen", {"generation_id": "g", "status": "failed", "error_message": "Insufficient credits"}, "failed",
-     "Insufficient credits", None),
-    ("oxen", {"generation_id": "g", "status": "cancelled"}, "cancelled", None, None),
-    ("oxen", {"generation_id": "g", "status": "paused"}, "unknown", None, None),
-    ("aimlapi", {"id": "a:b/c", "status": "queued"}, "queued", None, None),
-    ("aimlapi", {"id": "a:b/c", "status": "generating"}, "running", None, None),
-    ("aimlapi", {"id": "a:b/c", "status": "completed", "video": {"url": "u"}}, "succeeded", None, None),
-    ("aimlapi", {"id": "a:b/c", "status": "error", "error": {"detail": [
-        {"loc": ["body", "image_url"], "msg": "Could not detect face in the image", "type": "face_detection_error"}]}},
-     "failed", "Could not detect face in the image", "face_detection_error"),
-    ("aimlapi", {"id": "a:b/c", "status": "error", "error": {"name": "Timeout", "message": "Generation timeout"}},
-     "failed", "Generation timeout", "Timeout"),
-    ("sunra", {"request_id": "pd_x", "status": "IN_QUEUE", "queue_position": 2}, "queued", None, None),
-    ("sunra", {"request_id": "pd_x", "status": "IN_PROGRESS", "logs": "a\nb"}, "running", None, None),
-    ("sunra", {"request_id": "pd_x", "status": "COMPLETED", "success": True, "error": None}, "succeeded", None, None),
-    ("sunra", {"request_id": "pd_x", "status": "COMPLETED", "success": False,
-               "error": {"code": "unsafe_content", "message": "flagged", "retryable": False}}, "failed", "flagged", "unsafe_content"),
-    ("sunra", {"request_id": "pd_x", "status": "CANCELED"}, "cancelled", None, None),
-    ("fal", {"request_id": "r", "status": "IN_QUEUE", "queue_position": 0}, "queued", None, None),
-    ("fal", {"request_id": "r", "status": "IN_PROGRESS", "logs": None}, "running", None, None),
-    ("fal", {"request_id": "r", "status": "COMPLETED", "logs": None, "metrics": {"inference_time": 80.1}}, "succeeded",
-     None, None),
-    ("fal", {"request_id": "r", "status": "COMPLETED", "error": "Runner disconnected", "error_type": "runner_disconnected"},
-     "failed", "Runner disconnected", "runner_disconnected"),
-    ("fal", {"request_id": "r", "status": "COMPLETED", "error": "Request cancelled", "error_type": "request_cancelled"},
-     "cancelled", "Request cancelled", "request_cancelled"),  # cancelled_codes in the manifest
-    ("fal", {"request_id": "r", "status": "SOMETHING_NEW"}, "unknown", None, None),
-]  # fmt: skip
-
-
-@pytest.mark.parametrize(("provider", "document", "state", "message", "code"), STATUS_DOCUMENTS)
-def test_status_documents_normalise(
-    provider: str, document: dict[str, Any], state: str, message: str | None, code: str | None
-) -> None:
-    status = read_status(_protocol(provider), "job", document, None)
-    assert status.state == state
-    if message is not None:
-        assert status.failure is not None and status.failure.message == message and status.failure.code == code
+@pytest.mark.parametrize("recorded", STATUS_FIXTURES, ids=[f.name for f in STATUS_FIXTURES])
+def test_status_documents_normalise(recorded: Any) -> None:
+    expected = recorded.data["expect"]["status"]
+    document = recorded.data["exchanges"][-1]["response"]["json"]
+    status = read_status(job_protocol(recorded.provider), "job", document, None)
+    assert status.state == expected["state"]
+    if "message" in expected:
+        assert status.failure is not None
+        assert (status.failure.message, status.failure.code) == (expected["message"], expected["code"])
+        if "retryable" in expected:
+            assert status.failure.retryable is expected["retryable"]
     else:
         assert status.failure is None
+
+
+@pytest.mark.parametrize("name", providers(lambda p: p.jobs), ids=str)
+def test_every_state_a_provider_reports_has_a_normalised_document(name: str) -> None:
+    """Each state the manifest maps a raw status to, and a status no one documented, has an expectation."""
+    covered = {f.data["expect"]["status"]["state"] for f in STATUS_FIXTURES if f.provider == name}
+    jobs = provider(name).jobs
+    assert jobs is not None
+    mapped = set(dict(jobs.states).values())
+    if job_field(provider(name), "failure_present") or job_field(provider(name), "failure_false"):
+        mapped.add("failed")  # failure signalled inside a success status
+    assert mapped <= covered, f"{name}: no status fixture normalises to {sorted(mapped - covered)}"
+    for recorded in STATUS_FIXTURES:
+        state = recorded.path.stem.removeprefix("status_")
+        if recorded.provider == name and recorded.path.stem.startswith("status_") and state in mapped:
+            assert recorded.data["expect"]["status"]["state"] == state, recorded.name  # the name says which
 
 
 # ---------------------------------------------------------------------------------------------- SSE framing

@@ -1,99 +1,182 @@
-"""One neutral request, each provider's documented wire body; what a provider cannot take is refused first."""
+"""One neutral request, each provider's documented wire body; what a provider cannot take is refused first.
+
+The neutral requests are tests/unified/requests.json; each provider's documented body for them is
+tests/fixtures/<provider>/unified/<request>.json. What each provider maps, and so what it must refuse, comes from
+the manifest's [providers.<name>.unified] tables.
+"""
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import Recorder, make_client
+from manifest_support import (
+    MANIFEST,
+    all_tasks,
+    client_class,
+    fixture_for,
+    neutral_base,
+    neutral_value,
+    plain_schema,
+    provider_data,
+    providers,
+    request_properties,
+    submit_for,
+    tasks,
+    unified_fields,
+)
 
 from kling_sdk._runtime.errors import InvalidRequestError
 from kling_sdk.unified import TASKS, capabilities, to_wire
 
 ROOT = Path(__file__).resolve().parents[1]
-BODIES = json.loads((ROOT / "tests" / "unified" / "wire_bodies.json").read_text())
-CASES = [(name, provider) for name, bodies in BODIES["bodies"].items() for provider in bodies]
+REQUESTS = json.loads((ROOT / "tests" / "unified" / "requests.json").read_text())["requests"]
+MAPPED = providers(lambda p: p.unified)
+CASES = [(data["request"], name, data["body"]) for name in MAPPED for data in provider_data(name, "unified")]
+NEUTRAL = {task.task: task for task in MANIFEST.unified}  # task id -> its neutral parameters
 
 
 def _request(name: str) -> Any:
-    spec = BODIES["requests"][name]
+    spec = REQUESTS[name]
     return TASKS[spec["task"]](**spec["arguments"])
 
 
-def _client(provider: str, recorder: Recorder) -> Any:
-    module = importlib.import_module(f"kling_sdk.{provider}")
-    submit = next((ROOT / "tests" / "fixtures" / provider).glob("submit_*.json"))
-    recorder.body = json.loads(submit.read_text())["exchanges"][0]["response"]["json"]
-    [client_class] = [v for k, v in vars(module).items() if k.endswith("Client") and not k.startswith("Async")]
-    return make_client(client_class, recorder)
+def _client(provider: str, task: str, recorder: Recorder) -> Any:
+    op = submit_for(provider, task)
+    assert op is not None
+    recorder.body = fixture_for(provider, op.name, "submit_").data["exchanges"][0]["response"]["json"]
+    return make_client(client_class(provider), recorder)
 
 
-@pytest.mark.parametrize(("name", "provider"), CASES, ids=[f"{n}-{p}" for n, p in CASES])
-def test_one_neutral_request_is_each_providers_documented_wire_body(name: str, provider: str) -> None:
+_sample = neutral_value
+_base = neutral_base
+
+
+@pytest.mark.parametrize(("request_name", "provider", "body"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
+def test_one_neutral_request_is_each_providers_documented_wire_body(
+    request_name: str, provider: str, body: dict[str, Any]
+) -> None:
     recorder = Recorder()
-    operation, body = to_wire(_request(name), provider)
-    with _client(provider, recorder) as client:
-        getattr(client, operation)(body)
+    request = _request(request_name)
+    operation, wire = to_wire(request, provider)
+    with _client(provider, request.task, recorder) as client:
+        getattr(client, operation)(wire)
     assert len(recorder.requests) == 1
-    assert json.loads(recorder.last.content) == BODIES["bodies"][name][provider]
+    assert json.loads(recorder.last.content) == body
 
 
-def test_duration_is_an_int_on_oxen_and_aimlapi_and_a_string_on_sunra_and_fal() -> None:
-    request = _request("image")
-    types = {p: type(to_wire(request, p)[1]["duration"]) for p in ("oxen", "aimlapi", "sunra", "fal")}
-    assert types == {"oxen": int, "aimlapi": int, "sunra": str, "fal": str}
+@pytest.mark.parametrize("provider", MAPPED)
+def test_every_mapped_task_has_a_documented_wire_body(provider: str) -> None:
+    covered = {REQUESTS[data["request"]]["task"] for data in provider_data(provider, "unified")}
+    assert covered == {task for task in tasks(provider) if unified_fields(provider, task)}
 
 
-def test_generate_audio_is_sent_explicitly_where_defaults_differ() -> None:
-    # Oxen's own default is false, everyone else's true: the neutral default goes on the wire everywhere.
-    assert to_wire(_request("text"), "oxen")[1]["generate_audio"] is True
-    assert to_wire(TASKS["text-to-video"](prompt="x", generate_audio=False), "fal")[1]["generate_audio"] is False
+MAPPINGS = [(p, task) for p in MAPPED for task in all_tasks() if unified_fields(p, task)]
+
+
+@pytest.mark.parametrize(("provider", "task"), MAPPINGS, ids=[f"{p}-{t}" for p, t in MAPPINGS])
+def test_each_neutral_value_goes_on_the_wire_in_the_type_the_spec_declares(provider: str, task: str) -> None:
+    # duration is an int on some providers and a string enum on others: the spec of each says which
+    fields = unified_fields(provider, task)
+    op = submit_for(provider, task)
+    assert op is not None
+    properties = request_properties(provider, op.name)
+    request = TASKS[task](**{**_base(task), **{p: _sample(task, p) for p in fields}})
+    _, body = to_wire(request, provider)
+    python = {"integer": int, "number": (int, float), "string": str, "boolean": bool, "array": list}
+    for param, wire in fields.items():
+        schema, _ = plain_schema(properties[wire])
+        if isinstance(schema.get("type"), str):
+            assert isinstance(body[wire], python[schema["type"]]), (param, wire, body[wire])
+        if "enum" in schema:
+            assert body[wire] in schema["enum"], (param, wire)
+
+
+@pytest.mark.parametrize(("provider", "task"), MAPPINGS, ids=[f"{p}-{t}" for p, t in MAPPINGS])
+def test_neutral_defaults_are_sent_explicitly_where_defaults_differ(provider: str, task: str) -> None:
+    # Oxen's own generate_audio default is false, everyone else's true: the neutral default goes on the wire.
+    fields = unified_fields(provider, task)
+    _, body = to_wire(TASKS[task](**_base(task)), provider)
+    for declared in NEUTRAL[task].params:
+        if declared.name in fields and declared.default is not None:
+            assert json.loads(json.dumps(body[fields[declared.name]])) in (declared.default, str(declared.default))
+    if "generate_audio" in fields:
+        assert to_wire(TASKS[task](**_base(task), generate_audio=False), provider)[1][fields["generate_audio"]] is False
+
+
+UNSUPPORTED = [
+    (p, task, param)
+    for p, task in MAPPINGS
+    for param in (declared.name for declared in NEUTRAL[task].params)
+    if param not in unified_fields(p, task)
+]
 
 
 @pytest.mark.parametrize(
-    ("provider", "arguments", "field"),
-    [
-        ("oxen", {"voice_ids": ["v1"]}, "voice_ids"),
-        ("aimlapi", {"end_image": "https://example.com/end.png"}, "end_image"),
-        ("oxen", {"end_image": "https://example.com/end.png"}, "end_image"),
-    ],
-)
-def test_an_unsupported_parameter_is_refused_naming_provider_and_parameter(
-    provider: str, arguments: dict[str, Any], field: str
+    ("provider", "task", "param"), UNSUPPORTED or [pytest.param(None, None, None, marks=pytest.mark.skip)],
+    ids=[f"{p}-{t}-{n}" for p, t, n in UNSUPPORTED] or None,
+)  # fmt: skip
+def test_an_unsupported_parameter_is_refused_naming_provider_parameter_and_who_takes_it(
+    provider: str, task: str, param: str
 ) -> None:
     recorder = Recorder()
-    request = TASKS["image-to-video"](prompt="p", start_image="https://example.com/a.png", **arguments)
-    with _client(provider, recorder), pytest.raises(InvalidRequestError) as caught:
+    request = TASKS[task](**_base(task), **{param: _sample(task, param)})
+    with _client(provider, task, recorder), pytest.raises(InvalidRequestError) as caught:
         to_wire(request, provider)
-    assert (caught.value.provider, caught.value.field) == (provider, field)
-    assert provider in str(caught.value) and field in str(caught.value) and "sunra" in str(caught.value)
+    assert (caught.value.provider, caught.value.field) == (provider, param)
+    assert provider in str(caught.value) and param in str(caught.value)
+    for other in MAPPED:
+        if param in unified_fields(other, task):
+            assert other in str(caught.value), f"{other} takes {param} and is not named"
     assert recorder.requests == []
 
 
-def test_a_task_the_provider_does_not_serve_is_refused() -> None:
+NOT_SERVED = [(p, task) for p in MAPPED for task in all_tasks() if not unified_fields(p, task)]
+
+
+@pytest.mark.parametrize(
+    ("provider", "task"), NOT_SERVED or [pytest.param(None, None, marks=pytest.mark.skip)],
+    ids=[f"{p}-{t}" for p, t in NOT_SERVED] or None,
+)  # fmt: skip
+def test_a_task_the_provider_does_not_serve_is_refused(provider: str, task: str) -> None:
     with pytest.raises(InvalidRequestError) as caught:
-        to_wire(_request("text"), "sunra")
-    assert caught.value.field == "task" and "sunra does not serve text-to-video" in str(caught.value)
+        to_wire(TASKS[task](**_base(task)), provider)
+    assert caught.value.field == "task" and f"{provider} does not serve {task}" in str(caught.value)
 
 
-def test_a_parameter_left_unset_is_not_an_error_and_none_is_not_sent() -> None:
-    body = to_wire(TASKS["image-to-video"](prompt="p", start_image="s", voice_ids=None), "oxen")[1]
-    assert "voice_ids" not in body and "negative_prompt" not in body
+@pytest.mark.parametrize(("provider", "task"), MAPPINGS, ids=[f"{p}-{t}" for p, t in MAPPINGS])
+def test_a_parameter_left_unset_is_not_an_error_and_none_is_not_sent(provider: str, task: str) -> None:
+    fields = unified_fields(provider, task)
+    optional = [p.name for p in NEUTRAL[task].params if not p.required and p.default is None and p.name in fields]
+    body = to_wire(TASKS[task](**_base(task), **dict.fromkeys(optional)), provider)[1]
+    assert not {fields[name] for name in optional} & set(body)
 
 
 def test_capabilities_say_which_provider_takes_what() -> None:
     found = capabilities()
-    assert sorted(found) == ["aimlapi", "fal", "oxen", "sunra"]
-    assert "text-to-video" not in found["sunra"]
-    assert "voice_ids" in found["fal"]["image-to-video"] and "voice_ids" not in found["oxen"]["image-to-video"]
-    assert "end_image" not in found["aimlapi"]["image-to-video"]
+    assert sorted(found) == sorted(MAPPED)
+    for provider in MAPPED:
+        assert set(found[provider]) == {task for task in all_tasks() if unified_fields(provider, task)}
+        for task, params in found[provider].items():
+            assert set(params) == set(unified_fields(provider, task))
 
 
-def test_the_neutral_models_validate_before_anything_is_sent() -> None:
-    with pytest.raises(ValueError, match="duration"):
-        TASKS["text-to-video"](prompt="p", duration=7)
-    with pytest.raises(ValueError, match="cfg_scale"):
-        TASKS["text-to-video"](prompt="p", cfg_scale=3)
+NEUTRAL_LIMITS = [
+    (task, declared.name, value)
+    for task, spec in NEUTRAL.items()
+    for declared in spec.params
+    for value in (
+        ([max(declared.enum) + 1] if declared.enum and isinstance(declared.enum[0], int) else [])
+        + ([declared.maximum + 1] if declared.maximum is not None else [])
+        + ([declared.minimum - 1] if declared.minimum is not None else [])
+    )
+]
+
+
+@pytest.mark.parametrize(("task", "param", "value"), NEUTRAL_LIMITS, ids=[f"{t}-{p}-{v}" for t, p, v in NEUTRAL_LIMITS])
+def test_the_neutral_models_validate_before_anything_is_sent(task: str, param: str, value: Any) -> None:
+    with pytest.raises(ValueError, match=param):
+        TASKS[task](**_base(task), **{param: value})

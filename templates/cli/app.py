@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kling_sdk import PROVIDER_TITLES
 from kling_sdk._runtime.errors import (
     APIError,
     DownloadError,
@@ -56,7 +57,7 @@ EXIT_CODES_HELP = (
 
 app = typer.Typer(
     name="kling",
-    help=f"Kling 2.6 Pro videos from any provider (Oxen.ai, AIMLAPI, Sunra, fal). {EXIT_CODES_HELP}",
+    help=f"Kling 2.6 Pro videos from any provider ({', '.join(PROVIDER_TITLES.values())}). {EXIT_CODES_HELP}",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -114,8 +115,8 @@ ProviderOpt = Annotated[
     typer.Option(
         "--provider",
         "-p",
-        help="Provider to use; repeat for a preference list (failover before a job is accepted). "
-        "Default: every provider whose API key is set, in manifest order.",
+        help=f"Provider to use ({', '.join(CLIENTS)}); repeat for a preference list (failover before a job is "
+        "accepted). Default: every provider whose API key is set, in manifest order.",
     ),
 ]
 BaseUrlOpt = Annotated[

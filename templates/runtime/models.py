@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 
 class RequestModel(BaseModel):
@@ -19,12 +19,13 @@ class RequestModel(BaseModel):
     __non_nullable__: ClassVar[frozenset[str]] = frozenset()
     __wire_constants__: ClassVar[frozenset[str]] = frozenset()
 
-    @model_validator(mode="after")
-    def _reject_null(self) -> RequestModel:
-        for name in self.model_fields_set & self.__non_nullable__:
-            if getattr(self, name) is None:
-                raise ValueError(f"{name}: may be omitted but not null")
-        return self
+    @field_validator("*", mode="after")
+    @classmethod
+    def _reject_null(cls, value: Any, info: ValidationInfo) -> Any:
+        # Per field, so that the error is located at the field (defaults are never validated, so never refused).
+        if value is None and info.field_name in cls.__non_nullable__:
+            raise ValueError(f"{info.field_name}: may be omitted but not null")
+        return value
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON body: what the caller set, plus constants such as the model id; never defaults."""

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 from contract_support import REDACTED, Fixture
-from test_wire import client_class
+from manifest_support import client_class, job_id_parameter
 
 from kling_sdk._runtime.errors import KlingError
 from kling_sdk._runtime.jobs import Job
@@ -82,8 +82,9 @@ def record(
     wanted = fixture.path.stem.removeprefix("status_") if fixture.path.stem.startswith("status_") else None
     with client_class(fixture.provider, False)(api_key=api_key, base_url=base_url, max_retries=0) as probe:
         job = jobs.get(fixture.provider)
-        if "arguments" in call and job is not None:
-            call["arguments"] = {name: job.id for name in call["arguments"]}
+        ident = job_id_parameter(fixture.provider, call["operation"])
+        if "arguments" in call and job is not None and ident in call["arguments"]:
+            call["arguments"] = {**call["arguments"], ident: job.id}
             deadline = time.monotonic() + wait
             while wanted and (state := probe.status(job).state) != wanted:
                 if time.monotonic() > deadline or state not in ("queued", "running", "unknown"):
@@ -99,7 +100,7 @@ def record(
                 if isinstance(result, Job) and fixture.path.stem.startswith("submit_"):
                     jobs.setdefault(fixture.provider, result)
             else:
-                getattr(client, call["operation"])(**call["arguments"])
+                result = getattr(client, call["operation"])(**call["arguments"])
         except KlingError as exc:
             raised: KlingError | None = exc
         else:
@@ -110,6 +111,13 @@ def record(
     if raised is not None:
         expect = {"error": type(raised).__name__, "message": getattr(raised, "message", str(raised))}
         expect.update({k: getattr(raised, k) for k in ("code", "request_id") if getattr(raised, k, None)})
+    else:
+        # What this recording shows: the job it made, and the state it was recorded in (waited for by name).
+        expect.pop("status", None)
+        if isinstance(result, Job):
+            expect["job_id"] = result.id
+        if wanted:
+            expect["status"] = {"state": wanted}
     data = {**fixture.data, "call": call, "exchanges": recorder.exchanges, "expect": expect}
     data["provenance"] = {"source": f"recorded from {base_url or 'the provider'} with KLING_RECORD=1",
                           "recorded_at": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip

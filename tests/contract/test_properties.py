@@ -3,9 +3,9 @@ and instances broken in one place are rejected before anything could be sent."""
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
+import manifest_support
 import pytest
 from contract_support import api
 from hypothesis import HealthCheck, given, settings
@@ -44,8 +44,7 @@ def effective_schema(provider: ir.Provider, op: ir.Operation) -> dict[str, Any]:
 
 
 def model_class(provider: ir.Provider, op: ir.Operation) -> type[BaseModel]:
-    module = importlib.import_module(f"kling_sdk.{provider.name}.models")
-    cls: type[BaseModel] = getattr(module, op.request or "")
+    cls: type[BaseModel] = manifest_support.model_class(provider.name, op.request or "")
     return cls
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import API_KEY
 from contract_support import FIXTURES, Fixture, load_fixtures
+from manifest_support import provider, providers
 from record import record, write
 from test_replay import replay
 
@@ -16,7 +17,7 @@ from kling_sdk.testing import FakeServer
 
 # What the fake can be made to do on demand; failures, cancellations and model errors are scripted per test.
 REPRODUCIBLE = ("submit_", "status_queued", "status_running", "status_succeeded", "result", "list", "auth_error")
-KEYS = {"oxen": "OXEN_API_KEY", "aimlapi": "AIMLAPI_KEY", "sunra": "SUNRA_KEY", "fal": "FAL_KEY"}
+KEYS = {name: provider(name).auth.env for name in providers()}
 
 
 def _reproducible(fixture: Fixture) -> bool:
@@ -43,7 +44,7 @@ async def test_record_mode_rewrites_fixtures_that_replay_and_hold_no_secret(
         )  # fmt: skip
         assert recorded is not None, f"{fixture.name}: state not reached on the fake"
         written.append(write(recorded, tmp_path))
-    assert len(written) == len(wanted) and {p.parent.name for p in written} == set(KEYS)
+    assert len(written) == len(wanted) and {p.parent.name for p in written} == {f.provider for f in load_fixtures()}
     for path in written:
         text = path.read_text(encoding="utf-8")
         assert API_KEY not in text and "token=" not in text, path

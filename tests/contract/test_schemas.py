@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from contract_support import ROOT, Fixture, api, load_fixtures, schema_problems
+from manifest_support import fixture_for, operations, prompt_field, providers, request_schema_location
 
 FIXTURES = load_fixtures()
 
@@ -48,13 +49,21 @@ def _copy_inputs(target: Path) -> None:
 
 
 def test_removing_a_required_request_field_and_regenerating_fails_a_fixture_by_name_and_pointer(tmp_path: Path) -> None:
-    """The drill of the issue: drop `prompt` from fal's image-to-video input, regenerate, run the contract suite."""
+    """The drill of the issue: drop `prompt` from a provider's (fal's) input schema, regenerate, run the contract
+    suite: the submit fixture fails, named with the pointer of the field."""
     _copy_inputs(tmp_path)
-    spec = tmp_path / "specs/fal/kling-video-v2.6-pro-image-to-video.json"
+    name = providers()[-1]
+    op = operations(name, "submit")[0]
+    field = prompt_field(name, op.name)
+    recorded = fixture_for(name, op.name, "submit_")
+    document, pointer = request_schema_location(name, op)
+    spec = tmp_path / document
     doc = json.loads(spec.read_text(encoding="utf-8"))
-    schema = doc["components"]["schemas"]["KlingVideoV26ProImageToVideoInput"]
-    del schema["properties"]["prompt"]
-    schema["required"].remove("prompt")
+    schema = doc
+    for token in pointer.strip("/").split("/"):
+        schema = schema[token.replace("~1", "/").replace("~0", "~")]
+    del schema["properties"][field]
+    schema["required"].remove(field)
     spec.write_text(json.dumps(doc, indent=2), encoding="utf-8")
     env_path = f"{tmp_path / 'generated'}:{tmp_path}"
     regenerate = subprocess.run(
@@ -63,9 +72,10 @@ def test_removing_a_required_request_field_and_regenerating_fails_a_fixture_by_n
     )  # fmt: skip
     assert regenerate.returncode == 0, regenerate.stderr
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/contract", "-k", "fal and submit_image"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/contract", "-k",
+         f"{name} and {recorded.path.stem}"],
         cwd=tmp_path, capture_output=True, text=True, env={"PYTHONPATH": env_path, "PATH": ""},
     )  # fmt: skip
     assert run.returncode == 1, run.stdout[-3000:]
-    assert "fal/submit_image_to_video: request body /prompt:" in run.stdout
+    assert f"{recorded.name}: request body /{field}:" in run.stdout
     assert "failed" in run.stdout.splitlines()[-1]

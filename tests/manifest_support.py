@@ -1,0 +1,445 @@
+"""What the tests know about providers: derived from the manifest, the generated protocol table and the fixture tree.
+
+No test names a provider, counts providers, operations, documents or fixtures, or writes down a per-provider fact:
+it asks here. A test about one provider's documented quirk selects its providers by the manifest fact it tests
+(`providers(lambda p: 403 in p.errors.rate_limit_status)`) and is skipped when none has it. When the manifest
+learns a new axis (models), this module learns it; the tests keep asking the same questions.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from codegen.fixtures import Fixture, load_fixtures
+from codegen.manifest import Manifest, OperationDecl, ProviderDecl, SpecSource, load
+from kling_sdk.testing import load_protocols
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+IMAGE_URL = "https://example.com/hiker.png"  # an image URL every provider takes
+PROMPT = "a hiker"
+
+MANIFEST: Manifest = load(ROOT / "providers.toml")
+PROTOCOLS: dict[str, Any] = load_protocols()["providers"]  # the fake's table, generated from the manifest
+
+
+# ---------------------------------------------------------------------------------------------- providers
+def providers(where: Callable[[ProviderDecl], Any] | None = None) -> list[str]:
+    """The manifest's provider names in declaration order, optionally only those with a fact (`where`)."""
+    return [p.name for p in MANIFEST.providers if where is None or where(p)]
+
+
+def provider(name: str) -> ProviderDecl:
+    """One provider's manifest table."""
+    return MANIFEST.provider(name)
+
+
+def with_fact(where: Callable[[ProviderDecl], Any], reason: str) -> list[Any]:
+    """Parameter values for the providers that have a fact; a single skipped value when none has it."""
+    found = providers(where)
+    return found or [pytest.param(None, marks=pytest.mark.skip(reason=f"no provider in the manifest {reason}"))]
+
+
+def pick(where: Callable[[ProviderDecl], Any], reason: str) -> str:
+    """The first provider with a fact; skips the calling test when none has it."""
+    found = providers(where)
+    if not found:
+        pytest.skip(f"no provider in the manifest {reason}")
+    return found[0]
+
+
+def protocol(name: str) -> dict[str, Any]:
+    """The provider's entry in the generated protocol table (routes, statuses, documents, errors of the fake)."""
+    return dict(PROTOCOLS[name])
+
+
+def has_fake(decl: ProviderDecl) -> bool:
+    """Whether the fake provider speaks this provider's protocol."""
+    return decl.name in PROTOCOLS
+
+
+# ---------------------------------------------------------------------------------------------- the generated SDK
+def _client_info(name: str) -> dict[str, str]:
+    if name in PROTOCOLS:
+        return dict(PROTOCOLS[name]["client"])
+    decl = provider(name)  # no [fake] table: the generator's naming rule
+    return {
+        "module": f"{MANIFEST.package}.{name}",
+        "sync": f"{decl.class_name}Client",
+        "async": f"Async{decl.class_name}Client",
+    }
+
+
+def sdk_module(name: str) -> ModuleType:
+    """The provider's generated package: its clients, PROVIDER and every model."""
+    return importlib.import_module(_client_info(name)["module"])
+
+
+def client_class(name: str, is_async: bool = False) -> type:
+    """The provider's generated sync or async client class."""
+    info = _client_info(name)
+    cls: type = getattr(sdk_module(name), info["async" if is_async else "sync"])
+    return cls
+
+
+def model_class(name: str, class_name: str) -> type:
+    """A generated model of the provider, by class name."""
+    cls: type = getattr(sdk_module(name), class_name)
+    return cls
+
+
+def base_url_env(name: str) -> str:
+    """The environment variable that points a provider's clients elsewhere (the generator's naming rule)."""
+    return f"{name.upper()}_BASE_URL"
+
+
+def job_protocol(name: str) -> Any:
+    """The provider's runtime job protocol (what `read_status` interprets)."""
+    return sdk_module(name).PROVIDER.jobs
+
+
+# ---------------------------------------------------------------------------------------------- operations
+def operations(name: str, kind: str | None = None) -> list[OperationDecl]:
+    """The provider's declared operations, optionally of one kind."""
+    return [op for op in provider(name).operations if kind is None or op.kind == kind]
+
+
+def operation(name: str, op_name: str) -> OperationDecl:
+    """One declared operation."""
+    return next(op for op in provider(name).operations if op.name == op_name)
+
+
+def submit_for(name: str, task: str) -> OperationDecl | None:
+    """The provider's submit operation for a task, if it serves it."""
+    return next((op for op in operations(name, "submit") if op.task == task), None)
+
+
+def tasks(name: str) -> list[str]:
+    """The tasks the provider's submit operations serve, in declaration order."""
+    return [op.task for op in operations(name, "submit") if op.task]
+
+
+def all_tasks() -> list[str]:
+    """Every task some provider serves."""
+    return sorted({task for name in providers() for task in tasks(name)})
+
+
+def submits(where: Callable[[ProviderDecl], Any] | None = None) -> list[tuple[str, OperationDecl]]:
+    """(provider, submit operation) for every submit of every provider (with a fact)."""
+    return [(name, op) for name in providers(where) for op in operations(name, "submit")]
+
+
+def status_operation(name: str) -> OperationDecl:
+    """The operation that reads a job's status."""
+    jobs = provider(name).jobs
+    assert jobs is not None, f"{name} declares no [jobs] protocol"
+    return operation(name, jobs.status_operation)
+
+
+def route(name: str, op_name: str) -> dict[str, Any]:
+    """The fake's route of an operation: wire paths, id parameter, body discriminators, schemas."""
+    return next(r for r in PROTOCOLS[name]["routes"] if r["operation"] == op_name)
+
+
+def job_id_parameter(name: str, op_name: str) -> str | None:
+    """The parameter of an operation that carries the job id, if it takes one."""
+    ident = route(name, op_name)["id"]
+    return None if ident is None else str(ident["name"])
+
+
+def wire_path(op: OperationDecl) -> str:
+    """The path an operation is sent to (relative to the base URL)."""
+    return op.wire_path or op.path
+
+
+# ---------------------------------------------------------------------------------------------- jobs
+def can_cancel(decl: ProviderDecl) -> bool:
+    """Whether the provider documents a cancel endpoint."""
+    return decl.jobs is not None and decl.jobs.cancel_operation is not None
+
+
+def stream_kind(decl: ProviderDecl) -> str | None:
+    """`status` (a per-job status stream), `events` (a user-wide event stream) or None (polling only)."""
+    return decl.jobs.stream.kind if decl.jobs is not None and decl.jobs.stream is not None else None
+
+
+def job_field(decl: ProviderDecl, key: str) -> tuple[str, ...]:
+    """The JSON pointers of one `[jobs] fields` entry (empty when not declared)."""
+    return dict(decl.jobs.fields).get(key, ()) if decl.jobs is not None else ()
+
+
+def failure(name: str) -> dict[str, Any]:
+    """How the fake fails a generation: message, code, retryable (the `[fake] failure` table)."""
+    return dict(PROTOCOLS[name]["failure"])
+
+
+def raw_status(name: str, state: str) -> str:
+    """The raw status the fake reports for a normalised state."""
+    return str(PROTOCOLS[name]["statuses"].get(state, state))
+
+
+def normalised_state(name: str, raw: str) -> str | None:
+    """The state the manifest maps a raw status to (None when unmapped)."""
+    jobs = provider(name).jobs
+    return dict(jobs.states).get(raw) if jobs is not None else None
+
+
+# ---------------------------------------------------------------------------------------------- request bodies
+def request_properties(name: str, op_name: str) -> dict[str, Any]:
+    """Every property the operation's vendored request schema parts declare, merged."""
+    properties: dict[str, Any] = {}
+    for part in route(name, op_name)["request"]:
+        properties.update(part.get("properties", {}))
+    return properties
+
+
+def required_properties(name: str, op_name: str) -> list[str]:
+    """The properties the request schema parts require."""
+    required: list[str] = []
+    for part in route(name, op_name)["request"]:
+        required += [r for r in part.get("required", []) if r not in required]
+    return required
+
+
+def discriminators(name: str, op_name: str) -> dict[str, Any]:
+    """Body values the client always sends for an operation (constants, single-valued enums: the model id)."""
+    return dict(route(name, op_name)["match"])
+
+
+def image_fields(name: str, op_name: str) -> list[str]:
+    """The request fields of an operation that take an image, per the provider's [inputs] rules."""
+    declared = request_properties(name, op_name)
+    return [rule.field for rule in provider(name).images if rule.field in declared]
+
+
+def unified_fields(name: str, task: str) -> dict[str, str]:
+    """neutral parameter -> wire field of the provider's neutral mapping for a task ({} without one)."""
+    for mapping in provider(name).unified:
+        if _task_of(mapping.task) == task:
+            return {f.param: f.wire for f in mapping.fields}
+    return {}
+
+
+def _task_of(unified_id: str) -> str:
+    return next(t.task for t in MANIFEST.unified if t.id == unified_id)
+
+
+def neutral_params(task: str) -> list[Any]:
+    """The neutral parameters the manifest's [unified] table declares for a task."""
+    return list(next(t for t in MANIFEST.unified if t.task == task).params)
+
+
+def neutral_value(task: str, param: str) -> Any:
+    """A valid neutral value for a parameter, from its declaration."""
+    declared = next(p for p in neutral_params(task) if p.name == param)
+    if declared.enum:
+        return declared.enum[-1]
+    samples = {"str": "x", "bool": False, "list[str]": ["v1"], "file": IMAGE_URL}
+    return samples.get(declared.type, declared.minimum if declared.minimum is not None else 1)
+
+
+def neutral_base(task: str, **values: Any) -> dict[str, Any]:
+    """The required neutral parameters of a task with valid values (plus `values`)."""
+    return {**{p.name: neutral_value(task, p.name) for p in neutral_params(task) if p.required}, **values}
+
+
+def serving(task: str, param: str | None = None) -> list[str]:
+    """The providers whose neutral mapping serves a task (and takes a parameter for it)."""
+    return providers(
+        lambda p: unified_fields(p.name, task) and (param is None or param in unified_fields(p.name, task))
+    )
+
+
+def not_serving(task: str, param: str | None = None) -> list[str]:
+    """The providers with a neutral mapping that do not serve a task (or do not take a parameter for it)."""
+    mapped = providers(lambda p: p.unified)
+    return [
+        name for name in mapped if name not in serving(task, param) and (param is None or unified_fields(name, task))
+    ]
+
+
+def start_image_field(name: str, op_name: str) -> str | None:
+    """The request field that takes the first frame: the neutral mapping's, else the first required image field."""
+    op = operation(name, op_name)
+    mapped = unified_fields(name, op.task or "").get("start_image")
+    if mapped:
+        return mapped
+    images = image_fields(name, op_name)
+    required = [f for f in images if f in required_properties(name, op_name)]
+    return (required or [None])[0] if op.task and "image" in op.task else None
+
+
+def prompt_field(name: str, op_name: str) -> str:
+    """The request field that takes the prompt."""
+    op = operation(name, op_name)
+    return unified_fields(name, op.task or "").get("prompt", "prompt")
+
+
+def submit_body(name: str, op_name: str, prompt: str = PROMPT, image: Any = IMAGE_URL) -> dict[str, Any]:
+    """A minimal valid request for a submit operation, as a caller writes it: the prompt and, where the task
+    takes one, the first frame."""
+    body: dict[str, Any] = {prompt_field(name, op_name): prompt}
+    field = start_image_field(name, op_name)
+    if field is not None:
+        body[field] = image
+    return body
+
+
+def wire_body(name: str, op_name: str, body: dict[str, Any]) -> dict[str, Any]:
+    """What reaches the wire for a request body: the body plus the values the client always adds."""
+    return {**discriminators(name, op_name), **body}
+
+
+def simplest_submit(name: str) -> OperationDecl:
+    """The provider's submit that needs the fewest inputs (no image where it serves a text task)."""
+    return min(operations(name, "submit"), key=lambda op: start_image_field(name, op.name) is not None)
+
+
+def image_submit(name: str) -> OperationDecl | None:
+    """The provider's first submit that takes a first frame."""
+    return next((op for op in operations(name, "submit") if start_image_field(name, op.name)), None)
+
+
+# ---------------------------------------------------------------------------------------------- vendored documents
+def spec_sources(where: Callable[[ProviderDecl, SpecSource], Any] | None = None) -> list[tuple[str, SpecSource]]:
+    """(provider, vendored document) for every document the manifest names (with a fact)."""
+    return [(p.name, s) for p in MANIFEST.providers for s in p.specs if where is None or where(p, s)]
+
+
+def spec_of(name: str, op: OperationDecl) -> SpecSource:
+    """The vendored document an operation is declared in."""
+    return provider(name).spec(op.spec)
+
+
+# ---------------------------------------------------------------------------------------------- fixtures
+def fixtures(name: str | None = None) -> list[Fixture]:
+    """The recorded fixtures (tests/fixtures/<provider>/<scenario>.json), of one provider or all."""
+    return [f for f in load_fixtures(FIXTURES) if name is None or f.provider == name]
+
+
+def fixture(name: str, scenario: str) -> Fixture | None:
+    """One provider's fixture by scenario name."""
+    return next((f for f in fixtures(name) if f.path.stem == scenario), None)
+
+
+def fixture_for(name: str, op_name: str, scenario_prefix: str = "") -> Fixture:
+    """A fixture of the provider that calls an operation (and whose scenario starts with a prefix)."""
+    found = [f for f in fixtures(name) if f.operation == op_name and f.path.stem.startswith(scenario_prefix)]
+    assert found, f"{name} has no fixture calling {op_name} ({scenario_prefix or 'any scenario'})"
+    return found[0]
+
+
+def provider_data(name: str, kind: str) -> list[dict[str, Any]]:
+    """The provider's data files of one kind beside its fixtures: tests/fixtures/<provider>/<kind>/*.json."""
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted((FIXTURES / name / kind).glob("*.json"))]
+
+
+# ---------------------------------------------------------------------------------------------- invalid requests
+UNKNOWN_FIELD = "zz_not_in_the_schema"
+
+
+def plain_schema(prop: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """A property's schema without its null alternative, and whether it admits null (three spellings of it)."""
+    if "anyOf" in prop:
+        variants = [v for v in prop["anyOf"] if v.get("type") != "null"]
+        nullable = len(variants) < len(prop["anyOf"])
+        merged = {**{k: v for k, v in prop.items() if k != "anyOf"}, **(variants[0] if len(variants) == 1 else {})}
+        return merged, nullable
+    kind = prop.get("type")
+    if isinstance(kind, list):
+        others = [k for k in kind if k != "null"]
+        return {**prop, "type": others[0] if len(others) == 1 else others}, "null" in kind
+    return dict(prop), bool(prop.get("nullable"))
+
+
+def declared_limits(name: str, op_name: str, field: str) -> dict[str, Any]:
+    """A request property's schema keywords plus the constraints the manifest's overrides add to it."""
+    schema, _ = plain_schema(request_properties(name, op_name).get(field, {}))
+    request = operation(name, op_name).request
+    for override in provider(name).overrides:
+        if override.target == f"{request}.{field}":
+            schema.update(dict(override.constraints))
+    return schema
+
+
+def invalid_requests(name: str, op_name: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """(what is wrong, the field an error must name, body) for a submit: each a valid minimal body broken in one
+    place the vendored schema or the manifest forbids. Image fields are left to the [inputs] rules."""
+    base = submit_body(name, op_name)
+    images = set(image_fields(name, op_name))
+    fixed = discriminators(name, op_name)
+    required = required_properties(name, op_name)
+    cases: list[tuple[str, str, dict[str, Any]]] = [("unknown field", UNKNOWN_FIELD, {**base, UNKNOWN_FIELD: 1})]
+    for field, prop in request_properties(name, op_name).items():
+        schema, nullable = plain_schema(prop)
+        limits = declared_limits(name, op_name, field)
+        kind = schema.get("type")
+
+        def case(why: str, value: Any, field: str = field) -> None:
+            cases.append((f"{field} {why}", field, {**base, field: value}))
+
+        if field in fixed:
+            case("is not the model's", f"{fixed[field]}-other")
+            continue
+        if field in required and field in base:
+            cases.append((f"{field} missing", field, {k: v for k, v in base.items() if k != field}))
+        if not nullable and field not in required:
+            case("is null", None)
+        if field in images:
+            continue
+        if "enum" in schema:
+            values = schema["enum"]
+            numeric = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+            case("is not in the enum", max(numeric) + 1 if numeric else "__not_listed__")
+            if all(isinstance(v, str) for v in values) and all(v.isdigit() for v in values):
+                case("is a number, not the enum's string", int(values[0]))
+        if "maxLength" in limits:
+            case("is too long", "x" * (limits["maxLength"] + 1))
+        if "maximum" in limits:
+            case("is above the maximum", limits["maximum"] + 1)
+        if "minimum" in limits:
+            case("is below the minimum", limits["minimum"] - 1)
+        if "maxItems" in limits:
+            case("has too many items", [f"v{i}" for i in range(limits["maxItems"] + 1)])
+        if kind in ("integer", "number"):
+            case("is text", "not a number")
+        elif kind == "boolean":
+            case("is text", "maybe")
+        elif kind == "string" and "enum" not in schema:
+            case("is a list", [1])
+    return cases
+
+
+def nullable_fields(name: str, op_name: str) -> list[str]:
+    """The request properties whose schema admits null."""
+    return [f for f, prop in request_properties(name, op_name).items() if plain_schema(prop)[1]]
+
+
+def request_schema_location(name: str, op: OperationDecl) -> tuple[str, str]:
+    """(vendored document, JSON pointer) of the object schema a submit's request body is read from: its model part
+    where the body is composed, else the OpenAPI request body schema (the component it refers to)."""
+    decl = provider(name)
+    if op.body:
+        spec_id, _, pointer = op.body[-1].partition("#")
+        return decl.spec(spec_id).path, pointer
+    source = decl.spec(op.spec)
+    doc = json.loads((ROOT / source.path).read_text(encoding="utf-8"))
+    escaped = op.path.replace("~", "~0").replace("/", "~1")
+    pointer = f"/paths/{escaped}/{op.method.lower()}/requestBody/content/application~1json/schema"
+    schema = doc["paths"][op.path][op.method.lower()]["requestBody"]["content"]["application/json"]["schema"]
+    ref = schema.get("$ref") if isinstance(schema, dict) else None
+    return source.path, ref[1:] if isinstance(ref, str) and ref.startswith("#/") else pointer
+
+
+def generated_file(module: str) -> str:
+    """The generated file of a module, relative to the output directory (`kling_sdk/fal/client.py`)."""
+    found = importlib.import_module(module)
+    suffix = "/__init__.py" if Path(str(found.__file__)).name == "__init__.py" else ".py"
+    return module.replace(".", "/") + suffix
