@@ -8,7 +8,7 @@ import pytest
 
 from codegen import ir
 from codegen.parse import _coerce
-from kling_sdk._runtime.retry import backoff_delay, parse_retry_after, should_retry
+from kling_sdk._runtime.retry import backoff_delay, parse_retry_after, rate_limit_delay, should_retry
 
 # attempt, is_submit, idempotent, status, failure -> retry?
 RETRY_TABLE = [
@@ -90,6 +90,30 @@ def test_parse_retry_after(headers: dict[str, str], expected: float | None) -> N
 )
 def test_backoff_delay(attempt: int, retry_after: float | None, jitter: float, expected: float) -> None:
     assert backoff_delay(attempt, retry_after, jitter=jitter) == pytest.approx(expected)
+
+
+# attempt, elapsed, budget, Retry-After -> seconds to wait before sending the rate-limited submit again (None: give up)
+RATE_LIMIT_TABLE = [
+    (0, 0.0, 60.0, None, 0.5),  # capped exponential backoff ...
+    (3, 7.5, 60.0, None, 4.0),
+    (9, 40.0, 60.0, None, 8.0),
+    (9, 55.0, 60.0, None, 5.0),  # ... the last wait cut to end with the budget
+    (0, 0.0, 60.0, 7.0, 7.0),  # the server's hint is honoured
+    (0, 50.0, 60.0, 10.0, 10.0),  # ... when it fits in what is left
+    (0, 50.0, 60.0, 13.0, None),  # ... a longer one ends the retries: sooner would be refused again
+    (0, 0.0, 300.0, 120.0, 120.0),  # a long hint within a long budget
+    (0, 60.0, 60.0, None, None),  # the budget is spent
+    (0, 61.0, 60.0, 0.0, None),
+    (0, 0.0, 0.0, None, None),  # budget 0: no retries at all
+]
+
+
+@pytest.mark.parametrize(("attempt", "elapsed", "budget", "retry_after", "expected"), RATE_LIMIT_TABLE)
+def test_rate_limit_delay(
+    attempt: int, elapsed: float, budget: float, retry_after: float | None, expected: float | None
+) -> None:
+    delay = rate_limit_delay(attempt, elapsed, budget, retry_after, jitter=0.0)
+    assert delay == (None if expected is None else pytest.approx(expected))
 
 
 LIT_INT = ir.TypeRef("literal", values=(5, 10))

@@ -26,6 +26,7 @@ NOT_SENT: frozenset[str] = frozenset({"connect", "connect_timeout", "pool_timeou
 RETRYABLE_STATUS: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
 
 DEFAULT_MAX_RETRIES = 2
+DEFAULT_RATE_LIMIT_BUDGET = 60.0  # seconds a rate-limited submit keeps being sent again (fal-client tries ~51 s)
 INITIAL_DELAY = 0.5
 MAX_DELAY = 8.0
 MAX_RETRY_AFTER = 60.0
@@ -111,3 +112,21 @@ def backoff_delay(
     base = min(cap, initial * 2.0**attempt)
     fraction = random.random() if jitter is None else jitter
     return base * (1 - 0.25 * fraction)
+
+
+def rate_limit_delay(
+    attempt: int, elapsed: float, budget: float, retry_after: float | None = None, *, jitter: float | None = None
+) -> float | None:
+    """Seconds to wait before sending a rate-limited submit again (its `attempt`-th wait, 0-based), or None once
+    its `budget` is spent (`elapsed` seconds since it was first sent).
+
+    A rate-limited submit was certainly not accepted, so it may be sent again for as long as the budget lasts. The
+    server's Retry-After is honoured when it fits in what is left (a longer one ends the retries: sending earlier
+    would only be refused again); without one, capped exponential backoff, the last wait cut to end with the budget.
+    """
+    left = budget - elapsed
+    if left <= 0:
+        return None
+    if retry_after is not None:
+        return retry_after if retry_after <= left else None
+    return min(backoff_delay(attempt, jitter=jitter), left)

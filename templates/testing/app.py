@@ -53,7 +53,9 @@ class Fault:
     (announcing the full length, or with `honest` the cut length, ending the body normally); `latency` delays the
     answer; `stall` sends half the body (a stream: its first event), then waits that long before the rest;
     `trickle` sends the body one byte every that many seconds; `fail_generation` and `unknown_status` shape the
-    job a submit creates. Every field is checked when the fault is made: a wrong type is a ValueError naming it.
+    job a submit creates. With `seconds`, the fault lasts that long on the app's clock from its injection (and
+    ends early once `times` is used up). Every field is checked when the fault is made: a wrong type is a
+    ValueError naming it.
     """
 
     status: int | None = None
@@ -68,6 +70,7 @@ class Fault:
     unknown_status: str | None = None
     times: int | None = 1
     skip: int = 0
+    seconds: float | None = None
 
     def __post_init__(self) -> None:
         for name, rule in _FAULT_RULES.items():
@@ -134,6 +137,7 @@ _FAULT_RULES: dict[str, Callable[[Any], str | None]] = {
     "unknown_status": _text,
     "times": _integer(1, optional=True),
     "skip": _integer(0, optional=False),
+    "seconds": _number(0, optional=True, above=True),
 }
 
 
@@ -258,6 +262,7 @@ class FakeProvider:
         self.submits: Counter[str] = Counter()
         self.uploads: dict[str, bytes] = {}
         self._faults: dict[tuple[str, str], list[Fault]] = {}
+        self._fault_ends: dict[int, float] = {}  # id(fault) -> when a fault with `seconds` ends (the app's clock)
         self._lock = threading.Lock()
         self._validators: dict[str, Any] = {}
         from jsonschema import Draft202012Validator  # imported here, not on a server thread mid-request
@@ -295,6 +300,8 @@ class FakeProvider:
         fault = fault or Fault(**options)
         with self._lock:
             self._faults.setdefault((provider, route), []).append(fault)
+            if fault.seconds is not None:
+                self._fault_ends[id(fault)] = self.now() + fault.seconds
         return fault
 
     def routes(self, provider: str) -> set[str]:
@@ -341,6 +348,7 @@ class FakeProvider:
             self.calls.clear()
             self.submits.clear()
             self._faults.clear()
+            self._fault_ends.clear()
             self.uploads.clear()
 
     def base_url(self, provider: str, origin: str) -> str:
@@ -473,6 +481,8 @@ class FakeProvider:
         with self._lock:
             for key in ((provider, route["operation"]), (provider, route["kind"]), (provider, "*")):
                 queue = self._faults.get(key)
+                while queue and self._fault_ends.get(id(queue[0]), float("inf")) <= self.now():
+                    self._fault_ends.pop(id(queue.pop(0)), None)  # its time is up
                 if not queue:
                     continue
                 fault = queue[0]
@@ -482,7 +492,7 @@ class FakeProvider:
                 if fault.times is not None:
                     fault.times -= 1
                     if fault.times <= 0:
-                        queue.pop(0)
+                        self._fault_ends.pop(id(queue.pop(0)), None)
                 return fault
         return None
 
