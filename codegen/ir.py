@@ -99,6 +99,16 @@ class Auth:
 
 
 @dataclass(frozen=True)
+class NotReached:
+    """How an error answer shows the request never reached the provider: one of `status`, and every sign given."""
+
+    status: tuple[int, ...]
+    without_header: str | None = None  # the provider's own answers carry this header; its front proxy's do not
+    content_type: str | None = None  # the media type of the front proxy's answers
+    body_contains: str | None = None  # text the front proxy's page holds
+
+
+@dataclass(frozen=True)
 class ErrorShape:
     """Where a provider's error body keeps its message, code and request id (JSON pointers)."""
 
@@ -108,6 +118,7 @@ class ErrorShape:
     request_id_header: str | None
     code_header: str | None
     rate_limit_status: tuple[int, ...] = (429,)
+    not_reached: NotReached | None = None  # a submit answered so was never received: it is sent again
 
 
 JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")

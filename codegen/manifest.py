@@ -24,6 +24,7 @@ from codegen.ir import (
     ImageRule,
     JobDecl,
     LookupDecl,
+    NotReached,
     StreamDecl,
     UnifiedField,
     UnifiedMapping,
@@ -289,6 +290,7 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
         request_id_header=err_t.get("request_id_header", str, None),
         code_header=err_t.get("code_header", str, None),
         rate_limit_status=tuple(err_t.get("rate_limit_status", list, [429])),
+        not_reached=_load_not_reached(err_t.table("not_reached")) if "not_reached" in err_t.data else None,
     )
     err_t.done()
     specs_t = t.table("specs")
@@ -365,6 +367,25 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
     )
     t.done()
     return provider
+
+
+def _load_not_reached(t: _Table) -> NotReached:
+    """`errors.not_reached`: the 5xx statuses and signs of an answer from in front of the provider."""
+    # A submit answered so certainly never reached the provider, so it may be sent again.
+    status = t.get("status", list)
+    if not status or not all(isinstance(s, int) and not isinstance(s, bool) and 500 <= s <= 599 for s in status):
+        raise GenerationError(t.where.child("status"), "expected a non-empty array of 5xx status codes")
+    rule = NotReached(
+        status=tuple(status),
+        without_header=t.get("without_header", str, None),
+        content_type=t.get("content_type", str, None),
+        body_contains=t.get("body_contains", str, None),
+    )
+    t.done()
+    if not (rule.without_header or rule.content_type or rule.body_contains):
+        # A status alone cannot tell a front proxy from the provider: every 5xx would be resent, paying twice.
+        raise GenerationError(t.where, "needs at least one sign: without_header, content_type or body_contains")
+    return rule
 
 
 def _without(data: dict[str, Any], *keys: str) -> dict[str, Any]:

@@ -8,7 +8,14 @@ import pytest
 
 from codegen import ir
 from codegen.parse import _coerce
-from kling_sdk._runtime.retry import backoff_delay, parse_retry_after, rate_limit_delay, should_retry
+from kling_sdk._runtime.errors import NotReached
+from kling_sdk._runtime.retry import (
+    backoff_delay,
+    never_reached,
+    parse_retry_after,
+    rate_limit_delay,
+    should_retry,
+)
 
 # attempt, is_submit, idempotent, status, failure -> retry?
 RETRY_TABLE = [
@@ -106,6 +113,33 @@ RATE_LIMIT_TABLE = [
     (0, 61.0, 60.0, 0.0, None),
     (0, 0.0, 0.0, None, None),  # budget 0: no retries at all
 ]
+
+
+FRONT = NotReached(status=(502, 503, 504), without_header="x-request-id", body_contains="nginx")
+HTML_ONLY = NotReached(status=(503,), content_type="text/html")
+PAGE = b"<html><body><center>503 Service Temporarily Unavailable</center><hr><center>nginx</center></body></html>"
+
+# rule, status, headers, body -> the request certainly never reached the provider?
+NOT_REACHED_TABLE = [
+    (FRONT, 503, {"content-type": "text/html"}, PAGE, True),  # the front proxy's page
+    (FRONT, 502, {}, PAGE, True),
+    (FRONT, 504, {}, PAGE, True),
+    (FRONT, 500, {}, PAGE, False),  # not a status the rule names
+    (FRONT, 503, {"X-Request-Id": "r-1"}, PAGE, False),  # the provider's own header: it arrived
+    (FRONT, 503, {}, b'{"detail": "runner_scheduling_failure"}', False),  # the provider's own body
+    (FRONT, 429, {}, PAGE, False),
+    (None, 503, {}, PAGE, False),  # no signs declared: it may have arrived
+    (HTML_ONLY, 503, {"Content-Type": "text/html; charset=utf-8"}, b"", True),
+    (HTML_ONLY, 503, {"content-type": "application/json"}, b"{}", False),
+    (HTML_ONLY, 503, {}, b"", False),
+]
+
+
+@pytest.mark.parametrize(("rule", "status", "headers", "body", "expected"), NOT_REACHED_TABLE)
+def test_never_reached(
+    rule: NotReached | None, status: int, headers: dict[str, str], body: bytes, expected: bool
+) -> None:
+    assert never_reached(rule, status, headers, body) is expected
 
 
 @pytest.mark.parametrize(("attempt", "elapsed", "budget", "retry_after", "expected"), RATE_LIMIT_TABLE)

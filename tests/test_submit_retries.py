@@ -1,5 +1,6 @@
 """Submits the provider certainly did not accept are sent again: rate limits within a time budget (Retry-After
-honoured, configurable per client, `Kling` and the CLI), on the fake provider's virtual clock."""
+honoured, configurable per client, `Kling` and the CLI), and answers from in front of the provider (its declared
+`errors.not_reached` signs); on the fake provider's virtual clock."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 import pytest
 from conftest import API_KEY, call
 
-from kling_sdk._runtime.errors import RateLimitError
+from kling_sdk._runtime.errors import APIConnectionError, RateLimitError, SubmitOutcomeUnknownError
+from kling_sdk._runtime.retry import DEFAULT_MAX_RETRIES, may_fail_over
 from kling_sdk.cli import main
 from kling_sdk.testing import FakeServer, Fault, load_protocols
 from kling_sdk.unified import AsyncKling, ImageToVideo, Kling, to_wire
@@ -21,6 +23,10 @@ LIVE_TIMING = {"queued": 0.2, "running": 0.5, "tick": 0.05}  # the real-time fak
 REQUEST = ImageToVideo(prompt="a hiker", start_image="https://example.com/hiker.png")
 both = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 providers = pytest.mark.parametrize("provider", PROVIDERS)
+# Where the manifest says how an answer from in front of the provider looks (errors.not_reached), and where not.
+RULES = {p: importlib.import_module(f"kling_sdk.{p}").PROVIDER.errors.not_reached for p in PROVIDERS}
+UNREACHABLE = [p for p, rule in RULES.items() if rule is not None]
+NO_SIGNS = [p for p, rule in RULES.items() if rule is None]
 
 
 def rate_limit_status(provider: str) -> int:
@@ -167,3 +173,64 @@ def test_the_cli_waits_out_a_rate_limit_unless_told_not_to(
     assert main([*args, "-o", "saved.mp4"]) == 0  # the default budget rides it out
     assert (tmp_path / "saved.mp4").exists() and not (tmp_path / "refused.mp4").exists()
     assert jobs_made(live_fake, provider) == 1 and live_fake.app.count(provider, "submit") == 4
+
+
+# ---------------------------------------------------------------------------------------------- never reached
+
+
+@both
+@pytest.mark.parametrize("provider", UNREACHABLE)
+async def test_a_submit_answered_by_the_front_proxy_is_sent_again_and_makes_one_job(
+    fresh_fake: Any, provider: str, is_async: bool
+) -> None:
+    rule = RULES[provider]
+    assert rule is not None
+    for n, status in enumerate(rule.status, start=1):
+        fresh_fake.app.inject(provider, "submit", Fault(status=status, ingress=True))
+        job = await submit(fresh_fake, provider, is_async)
+        assert job.id in {j["id"] for j in fresh_fake.app.job_list()}
+        assert jobs_made(fresh_fake, provider) == n and fresh_fake.app.count(provider, "submit") == 2 * n
+
+
+@both
+@pytest.mark.parametrize("provider", UNREACHABLE)
+async def test_a_5xx_carrying_the_providers_sign_is_never_sent_again(
+    fresh_fake: Any, provider: str, is_async: bool
+) -> None:
+    rule = RULES[provider]
+    assert rule is not None and rule.without_header is not None
+    status = rule.status[0]
+    fresh_fake.app.inject(
+        provider, "submit", Fault(status=status, ingress=True, headers={rule.without_header: "req-7f3a"})
+    )
+    with pytest.raises(SubmitOutcomeUnknownError):
+        await submit(fresh_fake, provider, is_async)
+    fresh_fake.app.inject(provider, "submit", Fault(status=status))  # the provider's own 5xx
+    with pytest.raises(SubmitOutcomeUnknownError):
+        await submit(fresh_fake, provider, is_async)
+    assert fresh_fake.app.count(provider, "submit") == 2
+
+
+@both
+@pytest.mark.parametrize("provider", UNREACHABLE)
+async def test_a_front_proxy_that_keeps_failing_means_no_job_and_may_fail_over(
+    fresh_fake: Any, provider: str, is_async: bool
+) -> None:
+    rule = RULES[provider]
+    assert rule is not None
+    fresh_fake.app.inject(provider, "submit", Fault(status=rule.status[-1], ingress=True, times=None))
+    with pytest.raises(APIConnectionError) as info:
+        await submit(fresh_fake, provider, is_async)
+    assert "never reached" in str(info.value) and may_fail_over(info.value)
+    assert fresh_fake.app.count(provider, "submit") == DEFAULT_MAX_RETRIES + 1 and jobs_made(fresh_fake, provider) == 0
+
+
+@both
+@pytest.mark.parametrize("provider", NO_SIGNS)
+async def test_without_declared_signs_a_proxy_page_leaves_the_submit_in_doubt(
+    fresh_fake: Any, provider: str, is_async: bool
+) -> None:
+    fresh_fake.app.inject(provider, "submit", Fault(status=503, ingress=True))
+    with pytest.raises(SubmitOutcomeUnknownError):
+        await submit(fresh_fake, provider, is_async)
+    assert fresh_fake.app.count(provider, "submit") == 1

@@ -37,6 +37,17 @@ from .redact import redact, redact_text
 
 
 @dataclass(frozen=True)
+class NotReached:
+    """How an error answer shows the request never reached the provider (its front proxy answered): one of
+    `status`, and every condition given (a header missing, a content type, a text in the body)."""
+
+    status: Sequence[int] = ()
+    without_header: str | None = None
+    content_type: str | None = None
+    body_contains: str | None = None
+
+
+@dataclass(frozen=True)
 class ErrorShape:
     """Where a provider's error body keeps message, code and request id (JSON pointers, tried in order)."""
 
@@ -46,6 +57,7 @@ class ErrorShape:
     request_id_header: str | None = None
     code_header: str | None = None
     rate_limit_status: Sequence[int] = (429,)
+    not_reached: NotReached | None = None
 
 
 class KlingError(Exception):

@@ -13,16 +13,18 @@ from .errors import (
     APIStatusError,
     InvalidRequestError,
     MissingApiKeyError,
+    NotReached,
     SubmitOutcomeUnknownError,
 )
 
-Failure = Literal["connect", "connect_timeout", "read_timeout", "write", "read", "pool_timeout"]
+# How a request failed without an answer from the provider ("unreached": its front proxy answered instead).
+Failure = Literal["connect", "connect_timeout", "read_timeout", "write", "read", "pool_timeout", "unreached"]
 
 # Answers to a submit that say "no job was created, and the request itself is fine": try elsewhere.
 FAIL_OVER_STATUS: frozenset[int] = frozenset({401, 402, 403, 429})
 
-# Transport failures after which the request certainly never reached the server.
-NOT_SENT: frozenset[str] = frozenset({"connect", "connect_timeout", "pool_timeout"})
+# Failures after which the request certainly never reached the provider.
+NOT_SENT: frozenset[str] = frozenset({"connect", "connect_timeout", "pool_timeout", "unreached"})
 RETRYABLE_STATUS: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
 
 DEFAULT_MAX_RETRIES = 2
@@ -130,3 +132,19 @@ def rate_limit_delay(
     if retry_after is not None:
         return retry_after if retry_after <= left else None
     return min(backoff_delay(attempt, jitter=jitter), left)
+
+
+def never_reached(rule: NotReached | None, status_code: int, headers: Mapping[str, str], body: bytes) -> bool:
+    """Whether an error answer shows the request never reached the provider, by the provider's declared signs
+    (fal's front proxy: a 502/503/504 without `x-fal-request-id` whose page names nginx). No rule, or any sign
+    missing: it may have arrived."""
+    if rule is None or status_code not in rule.status:
+        return False
+    lower = {k.lower(): v for k, v in headers.items()}
+    if rule.without_header is not None and rule.without_header.lower() in lower:
+        return False
+    if rule.content_type is not None:
+        media_type = lower.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != rule.content_type.lower():
+            return False
+    return rule.body_contains is None or rule.body_contains in body.decode("utf-8", "replace")

@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from email.utils import formatdate
+from http import HTTPStatus
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
@@ -53,9 +54,10 @@ class Fault:
     (announcing the full length, or with `honest` the cut length, ending the body normally); `latency` delays the
     answer; `stall` sends half the body (a stream: its first event), then waits that long before the rest;
     `trickle` sends the body one byte every that many seconds; `fail_generation` and `unknown_status` shape the
-    job a submit creates. With `seconds`, the fault lasts that long on the app's clock from its injection (and
-    ends early once `times` is used up). Every field is checked when the fault is made: a wrong type is a
-    ValueError naming it.
+    job a submit creates. With `ingress`, `status` is answered by a front proxy instead of the provider (an nginx
+    HTML page, none of the provider's headers: the request never reached it); `headers` are added to the answer.
+    With `seconds`, the fault lasts that long on the app's clock from its injection (and ends early once `times`
+    is used up). Every field is checked when the fault is made: a wrong type is a ValueError naming it.
     """
 
     status: int | None = None
@@ -68,6 +70,8 @@ class Fault:
     trickle: float | None = None
     fail_generation: bool = False
     unknown_status: str | None = None
+    ingress: bool = False
+    headers: dict[str, str] | None = None
     times: int | None = 1
     skip: int = 0
     seconds: float | None = None
@@ -124,6 +128,12 @@ def _text(value: Any) -> str | None:
     return None if value is None or isinstance(value, str) else "must be a string or null"
 
 
+def _header_map(value: Any) -> str | None:
+    if value is None or (isinstance(value, dict) and all(isinstance(v, str) for v in [*value, *value.values()])):
+        return None
+    return "must be an object of strings or null"
+
+
 _FAULT_RULES: dict[str, Callable[[Any], str | None]] = {
     "status": _integer(100, optional=True, maximum=599),
     "retry_after": _number(0, optional=True),
@@ -135,6 +145,8 @@ _FAULT_RULES: dict[str, Callable[[Any], str | None]] = {
     "trickle": _number(0, optional=True, above=True),
     "fail_generation": _flag,
     "unknown_status": _text,
+    "ingress": _flag,
+    "headers": _header_map,
     "times": _integer(1, optional=True),
     "skip": _integer(0, optional=False),
     "seconds": _number(0, optional=True, above=True),
@@ -577,12 +589,16 @@ class FakeProvider:
 
     def _fault_response(self, provider: str, request: _Request, fault: Fault) -> _Response:
         assert fault.status is not None
-        limits = self._provider(provider)["rate_limit_status"]
-        kind = "rate_limited" if fault.status in limits else "server"
-        message = "Too Many Requests" if kind == "rate_limited" else "Injected failure"
-        response = self._error(provider, kind, request, status=fault.status, message=message)
+        if fault.ingress:
+            response = _ingress_page(fault.status)
+        else:
+            limits = self._provider(provider)["rate_limit_status"]
+            kind = "rate_limited" if fault.status in limits else "server"
+            message = "Too Many Requests" if kind == "rate_limited" else "Injected failure"
+            response = self._error(provider, kind, request, status=fault.status, message=message)
         if fault.retry_after is not None:
             response.headers["retry-after"] = f"{fault.retry_after:g}"
+        response.headers.update(fault.headers or {})
         return response
 
     def _job(self, provider: str, ident: str | None) -> _Job | None:
@@ -859,6 +875,17 @@ def _describe(error: Any) -> dict[str, Any]:
     shown = ", ".join(json.dumps(v) for v in value) if isinstance(value, list) else json.dumps(value)
     detail = template.format(shown[:200]) if template else "is not valid"
     return {"field": name, "message": f"{name}: {detail}", "kind": _KINDS.get(error.validator, "value_error")}
+
+
+def _ingress_page(status: int) -> _Response:
+    """What a front proxy (nginx) answers when it cannot pass a request on: an HTML page, no provider headers."""
+    try:
+        title = f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:  # a status http.HTTPStatus does not name
+        title = str(status)
+    page = f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n"
+    page += "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    return _Response(status, page.encode(), {"content-type": "text/html"})
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> _Response:

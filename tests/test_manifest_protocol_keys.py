@@ -1,0 +1,47 @@
+"""The manifest keys that describe how a provider signals things on the wire are checked when it is read (a bad
+value names its place), and reach the generated clients as declared."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codegen.diagnostics import GenerationError, Location
+from codegen.manifest import _load_not_reached, _Table, load
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = load(ROOT / "providers.toml")
+WHERE = Location("providers.toml").child("providers", "p", "errors", "not_reached")
+
+
+@pytest.mark.parametrize(
+    ("table", "error"),
+    [
+        ({"status": [503]}, "needs at least one sign"),  # a status alone would resend every 5xx: paid twice
+        ({"status": [], "without_header": "x-id"}, "non-empty array of 5xx"),
+        ({"status": [429], "without_header": "x-id"}, "5xx"),
+        ({"status": ["503"], "without_header": "x-id"}, "5xx"),
+        ({"status": [503], "without_header": 7}, "expected a string"),
+        ({"status": [503], "body": "nginx"}, "unknown key(s): body"),
+    ],
+)
+def test_not_reached_is_refused_when_it_could_resend_a_received_submit(table: dict[str, Any], error: str) -> None:
+    with pytest.raises(GenerationError) as info:
+        _load_not_reached(_Table(table, WHERE))
+    assert error in str(info.value) and "providers.toml#/providers/p/errors/not_reached" in str(info.value)
+
+
+def test_protocol_keys_reach_the_generated_clients() -> None:
+    for provider in MANIFEST.providers:
+        config = importlib.import_module(f"kling_sdk.{provider.name}").PROVIDER
+        declared = provider.errors.not_reached
+        generated = config.errors.not_reached
+        assert (generated is None) == (declared is None), provider.name
+        if declared is not None:
+            assert tuple(generated.status) == declared.status
+            assert (generated.without_header, generated.content_type, generated.body_contains) == (
+                declared.without_header, declared.content_type, declared.body_contains,
+            )  # fmt: skip
