@@ -168,6 +168,7 @@ class JobDecl:
     idempotency_header: str | None
     lookup: LookupDecl | None = None
     cancelled_codes: tuple[str, ...] = ()  # failure codes that mean the job was cancelled, not that it failed
+    logs_query: tuple[tuple[str, str], ...] = ()  # query parameters without which status answers carry no logs
 
 
 @dataclass(frozen=True)

@@ -567,9 +567,19 @@ def _load_jobs(t: _Table, names: list[str]) -> JobDecl:
         idempotency_header=t.get("idempotency_header", str, None),
         lookup=lookup,
         cancelled_codes=_strings(t.get("cancelled_codes", list, []), t.where.child("cancelled_codes")),
+        logs_query=_string_table(t, "logs_query"),
     )
     t.done()
     return decl
+
+
+def _string_table(t: _Table, key: str) -> tuple[tuple[str, str], ...]:
+    """An optional table of string values (e.g. query parameters), in declaration order."""
+    table = t.get(key, dict, {})
+    for name, value in table.items():
+        if not isinstance(value, str):
+            raise GenerationError(t.where.child(key, name), f"expected a string, got {type(value).__name__}")
+    return tuple(table.items())
 
 
 def _load_inputs(t: _Table) -> tuple[FileTransport, tuple[ImageRule, ...]]:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from codegen.diagnostics import GenerationError, Location
-from codegen.manifest import _load_not_reached, _Table, load
+from codegen.manifest import _load_not_reached, _string_table, _Table, load
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = load(ROOT / "providers.toml")
@@ -34,9 +34,19 @@ def test_not_reached_is_refused_when_it_could_resend_a_received_submit(table: di
     assert error in str(info.value) and "providers.toml#/providers/p/errors/not_reached" in str(info.value)
 
 
+@pytest.mark.parametrize("value", [1, True, ["1"], {"on": "1"}])
+def test_a_logs_query_takes_string_values_only(value: Any) -> None:
+    jobs = Location("providers.toml").child("providers", "p", "jobs")
+    with pytest.raises(GenerationError) as info:
+        _string_table(_Table({"logs_query": {"logs": value}}, jobs), "logs_query")
+    assert "providers.toml#/providers/p/jobs/logs_query/logs: expected a string" in str(info.value)
+
+
 def test_protocol_keys_reach_the_generated_clients() -> None:
     for provider in MANIFEST.providers:
         config = importlib.import_module(f"kling_sdk.{provider.name}").PROVIDER
+        if provider.jobs is not None:
+            assert dict(config.jobs.logs_query) == dict(provider.jobs.logs_query), provider.name
         declared = provider.errors.not_reached
         generated = config.errors.not_reached
         assert (generated is None) == (declared is None), provider.name

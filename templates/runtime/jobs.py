@@ -119,6 +119,8 @@ class JobProtocol:
     idempotency_header: str | None = None
     lookup: JobLookup | None = None
     cancelled_codes: tuple[str, ...] = ()  # a failure with one of these codes is a cancellation
+    logs_query: Mapping[str, str] = field(default_factory=dict)  # sent with status checks and status streams:
+    # without it the provider leaves the logs out (fal, Sunra: `logs=1`)
 
 
 @dataclass(frozen=True)

@@ -572,6 +572,17 @@ class FakeProvider:
             template = merged(template, documents.get(f"status_{values['state']}", {}))
         return fill(template, values)
 
+    def _status_answer(self, provider: str, values: dict[str, Any], request: _Request) -> Any:
+        """The status document for this request: without the provider's logs query (where it declares one) the
+        logs are null, as fal and Sunra leave them out unless asked."""
+        document = self._document(provider, "status", values)
+        proto = self._provider(provider)
+        wanted = proto["logs_query"]
+        if wanted and any(request.query.get(name) != value for name, value in wanted.items()):
+            for pointer in proto["logs"]:
+                _set_at(document, pointer, None)
+        return document
+
     def status_document(self, provider: str, job_id: str, origin: str = "http://fake") -> Any:
         """A job's status document as the provider would send it now."""
         job = self.jobs[(provider, job_id)]
@@ -646,7 +657,7 @@ class FakeProvider:
     async def _on_status(self, provider: str, route: Any, job: _Job, request: _Request, fault: Any) -> _Response:
         values = self._values(provider, request, job)
         code = self._provider(provider)["pending_status"] if values["state"] in ACTIVE else 200
-        return _json(code, self._document(provider, "status", values))
+        return _json(code, self._status_answer(provider, values, request))
 
     async def _on_result(self, provider: str, route: Any, job: _Job, request: _Request, fault: Any) -> _Response:
         values = self._values(provider, request, job)
@@ -715,7 +726,7 @@ class FakeProvider:
             last = None
             while not stopped():
                 values = self._values(provider, request, job)
-                document = self._document(provider, "status", values)
+                document = self._status_answer(provider, values, request)
                 if document != last:
                     yield f"data: {json.dumps(document)}\n\n".encode()
                     last = document
@@ -816,6 +827,16 @@ def _fault_target_problem(data: Any, protocols: dict[str, Any]) -> str | None:
     if not isinstance(data.get("route"), str):
         return "route must be a string: an operation name, a kind, download or *"
     return None
+
+
+def _set_at(document: Any, pointer: str, value: Any) -> None:
+    """Set the member a JSON pointer names, where its parent exists (objects only)."""
+    *parents, last = [t.replace("~1", "/").replace("~0", "~") for t in pointer.strip("/").split("/")]
+    node = document
+    for token in parents:
+        node = node.get(token) if isinstance(node, dict) else None
+    if isinstance(node, dict) and last in node:
+        node[last] = value
 
 
 def _route_matches(key: str, provider: str, route: str | None) -> bool:

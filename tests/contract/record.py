@@ -83,7 +83,8 @@ def record(
     with client_class(fixture.provider, False)(api_key=api_key, base_url=base_url, max_retries=0) as probe:
         job = jobs.get(fixture.provider)
         if "arguments" in call and job is not None:
-            call["arguments"] = {name: job.id for name in call["arguments"]}
+            # The job id (a string) becomes this session's job; other arguments (`logs=1`) are kept.
+            call["arguments"] = {k: job.id if isinstance(v, str) else v for k, v in call["arguments"].items()}
             deadline = time.monotonic() + wait
             while wanted and (state := probe.status(job).state) != wanted:
                 if time.monotonic() > deadline or state not in ("queued", "running", "unknown"):
