@@ -109,6 +109,16 @@ class NotReached:
 
 
 @dataclass(frozen=True)
+class FailedJobAnswer:
+    """An error answer that means "the job failed" (read by id): its codes, and where the job's failure sits."""
+
+    codes: tuple[str, ...]  # error codes (read at the error shape's `code` pointers) that mean the job failed
+    message: tuple[str, ...] = ()  # JSON pointers of the job's failure message, code and retryable flag
+    failure_code: tuple[str, ...] = ()
+    retryable: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ErrorShape:
     """Where a provider's error body keeps its message, code and request id (JSON pointers)."""
 
@@ -119,6 +129,7 @@ class ErrorShape:
     code_header: str | None
     rate_limit_status: tuple[int, ...] = (429,)
     not_reached: NotReached | None = None  # a submit answered so was never received: it is sent again
+    job_failed: FailedJobAnswer | None = None  # a result answered so is the job's failure
 
 
 JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")

@@ -19,6 +19,7 @@ from codegen.ir import (
     Auth,
     Distribution,
     ErrorShape,
+    FailedJobAnswer,
     FakeDecl,
     FileTransport,
     ImageRule,
@@ -291,6 +292,7 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
         code_header=err_t.get("code_header", str, None),
         rate_limit_status=tuple(err_t.get("rate_limit_status", list, [429])),
         not_reached=_load_not_reached(err_t.table("not_reached")) if "not_reached" in err_t.data else None,
+        job_failed=_load_job_failed(err_t.table("job_failed")) if "job_failed" in err_t.data else None,
     )
     err_t.done()
     specs_t = t.table("specs")
@@ -386,6 +388,20 @@ def _load_not_reached(t: _Table) -> NotReached:
         # A status alone cannot tell a front proxy from the provider: every 5xx would be resent, paying twice.
         raise GenerationError(t.where, "needs at least one sign: without_header, content_type or body_contains")
     return rule
+
+
+def _load_job_failed(t: _Table) -> FailedJobAnswer:
+    """`errors.job_failed`: the error codes that mean the job failed, and where its failure sits."""
+    answer = FailedJobAnswer(
+        codes=_strings(t.get("codes", list), t.where.child("codes")),
+        message=_pointers(t, "message"),
+        failure_code=_pointers(t, "failure_code"),
+        retryable=_pointers(t, "retryable"),
+    )
+    t.done()
+    if not answer.codes:
+        raise GenerationError(t.where.child("codes"), "expected at least one error code")
+    return answer
 
 
 def _without(data: dict[str, Any], *keys: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from codegen.diagnostics import GenerationError, Location
-from codegen.manifest import _load_not_reached, _string_table, _Table, load
+from codegen.manifest import _load_job_failed, _load_not_reached, _string_table, _Table, load
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = load(ROOT / "providers.toml")
@@ -34,6 +34,23 @@ def test_not_reached_is_refused_when_it_could_resend_a_received_submit(table: di
     assert error in str(info.value) and "providers.toml#/providers/p/errors/not_reached" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("table", "error"),
+    [
+        ({"codes": []}, "at least one error code"),
+        ({"codes": "PREDICTION_FAILED"}, "expected an array"),
+        ({"codes": ["PREDICTION_FAILED"], "message": ["error/details"]}, "is not a JSON pointer"),
+        ({"codes": ["PREDICTION_FAILED"], "retry": ["/error/retryable"]}, "unknown key(s): retry"),
+        ({"message": ["/error/message"]}, "missing required key 'codes'"),
+    ],
+)
+def test_job_failed_is_checked(table: dict[str, Any], error: str) -> None:
+    where = Location("providers.toml").child("providers", "p", "errors", "job_failed")
+    with pytest.raises(GenerationError) as info:
+        _load_job_failed(_Table(table, where))
+    assert error in str(info.value) and "providers.toml#/providers/p/errors/job_failed" in str(info.value)
+
+
 @pytest.mark.parametrize("value", [1, True, ["1"], {"on": "1"}])
 def test_a_logs_query_takes_string_values_only(value: Any) -> None:
     jobs = Location("providers.toml").child("providers", "p", "jobs")
@@ -47,6 +64,13 @@ def test_protocol_keys_reach_the_generated_clients() -> None:
         config = importlib.import_module(f"kling_sdk.{provider.name}").PROVIDER
         if provider.jobs is not None:
             assert dict(config.jobs.logs_query) == dict(provider.jobs.logs_query), provider.name
+        failed, generated_failed = provider.errors.job_failed, config.errors.job_failed
+        assert (generated_failed is None) == (failed is None), provider.name
+        if failed is not None:
+            assert (tuple(generated_failed.codes), tuple(generated_failed.message)) == (failed.codes, failed.message)
+            assert (tuple(generated_failed.failure_code), tuple(generated_failed.retryable)) == (
+                failed.failure_code, failed.retryable,
+            )  # fmt: skip
         declared = provider.errors.not_reached
         generated = config.errors.not_reached
         assert (generated is None) == (declared is None), provider.name

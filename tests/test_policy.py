@@ -331,3 +331,35 @@ from kling_sdk._runtime.sse import ServerSentEvent, SSEDecoder  # noqa: E402
 def test_sse_decoder(lines: list[str], events: list[ServerSentEvent]) -> None:
     decoder = SSEDecoder()
     assert [e for e in map(decoder.feed, lines) if e is not None] == events
+
+
+from kling_sdk._runtime.errors import FailedJobAnswer  # noqa: E402
+from kling_sdk._runtime.jobs import Failure, failure_in_answer  # noqa: E402
+
+PREDICTION = FailedJobAnswer(
+    codes=("PREDICTION_FAILED",),
+    message=("/error/details/message", "/error/message"),
+    failure_code=("/error/details/code",),
+    retryable=("/error/details/retryable",),
+)
+FAILED_BODY = {"error": {"code": "PREDICTION_FAILED", "message": "outer",
+                         "details": {"code": "unsafe_content", "message": "flagged", "retryable": False}}}  # fmt: skip
+
+# rule, answer code, body -> the job's failure (None: the answer is not about a failed job); the answer's own
+# message is "refused" (it stands in where the failure carries none)
+FAILURE_ANSWER_TABLE = [
+    (PREDICTION, "PREDICTION_FAILED", FAILED_BODY, Failure("flagged", "unsafe_content", False)),
+    (PREDICTION, "PREDICTION_FAILED", {"error": {"code": "PREDICTION_FAILED", "message": "outer"}},
+     Failure("outer", "PREDICTION_FAILED", None)),  # no details: the outer message, the answer's code
+    (PREDICTION, "PREDICTION_FAILED", {"error": {"details": {"retryable": "no"}}},
+     Failure("refused", "PREDICTION_FAILED", None)),  # a retryable flag that is no bool is unknown
+    (PREDICTION, "PREDICTION_NOT_COMPLETED", FAILED_BODY, None),  # another code: not a failure
+    (PREDICTION, None, FAILED_BODY, None),
+    (PREDICTION, "PREDICTION_FAILED", "<html>", None),  # not a JSON document
+    (None, "PREDICTION_FAILED", FAILED_BODY, None),  # nothing declared
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("rule", "code", "body", "expected"), FAILURE_ANSWER_TABLE)
+def test_failure_in_answer(rule: FailedJobAnswer | None, code: str | None, body: Any, expected: Failure | None) -> None:
+    assert failure_in_answer(rule, code, body, "refused") == expected
