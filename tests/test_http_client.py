@@ -15,7 +15,8 @@ from kling_sdk.testing import load_protocols
 from kling_sdk.unified import ImageToVideo, to_wire
 
 PROVIDERS = list(load_protocols()["providers"])
-HTTPX_DEFAULTS = httpx.Client().headers  # what httpx itself sends (Accept-Encoding, ...)
+with httpx.Client() as _plain:
+    HTTPX_DEFAULTS = _plain.headers  # what httpx itself sends (Accept-Encoding, ...)
 both = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 
 
