@@ -99,6 +99,26 @@ class Auth:
 
 
 @dataclass(frozen=True)
+class NotReached:
+    """How an error answer shows the request never reached the provider: one of `status`, and every sign given."""
+
+    status: tuple[int, ...]
+    without_header: str | None = None  # the provider's own answers carry this header; its front proxy's do not
+    content_type: str | None = None  # the media type of the front proxy's answers
+    body_contains: str | None = None  # text the front proxy's page holds
+
+
+@dataclass(frozen=True)
+class FailedJobAnswer:
+    """An error answer that means "the job failed" (read by id): its codes, and where the job's failure sits."""
+
+    codes: tuple[str, ...]  # error codes (read at the error shape's `code` pointers) that mean the job failed
+    message: tuple[str, ...] = ()  # JSON pointers of the job's failure message, code and retryable flag
+    failure_code: tuple[str, ...] = ()
+    retryable: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ErrorShape:
     """Where a provider's error body keeps its message, code and request id (JSON pointers)."""
 
@@ -108,6 +128,8 @@ class ErrorShape:
     request_id_header: str | None
     code_header: str | None
     rate_limit_status: tuple[int, ...] = (429,)
+    not_reached: NotReached | None = None  # a submit answered so was never received: it is sent again
+    job_failed: FailedJobAnswer | None = None  # a result answered so is the job's failure
 
 
 JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
@@ -157,6 +179,7 @@ class JobDecl:
     idempotency_header: str | None
     lookup: LookupDecl | None = None
     cancelled_codes: tuple[str, ...] = ()  # failure codes that mean the job was cancelled, not that it failed
+    logs_query: tuple[tuple[str, str], ...] = ()  # query parameters without which status answers carry no logs
 
 
 @dataclass(frozen=True)

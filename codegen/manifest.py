@@ -19,11 +19,13 @@ from codegen.ir import (
     Auth,
     Distribution,
     ErrorShape,
+    FailedJobAnswer,
     FakeDecl,
     FileTransport,
     ImageRule,
     JobDecl,
     LookupDecl,
+    NotReached,
     StreamDecl,
     UnifiedField,
     UnifiedMapping,
@@ -289,6 +291,8 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
         request_id_header=err_t.get("request_id_header", str, None),
         code_header=err_t.get("code_header", str, None),
         rate_limit_status=tuple(err_t.get("rate_limit_status", list, [429])),
+        not_reached=_load_not_reached(err_t.table("not_reached")) if "not_reached" in err_t.data else None,
+        job_failed=_load_job_failed(err_t.table("job_failed")) if "job_failed" in err_t.data else None,
     )
     err_t.done()
     specs_t = t.table("specs")
@@ -365,6 +369,39 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
     )
     t.done()
     return provider
+
+
+def _load_not_reached(t: _Table) -> NotReached:
+    """`errors.not_reached`: the 5xx statuses and signs of an answer from in front of the provider."""
+    # A submit answered so certainly never reached the provider, so it may be sent again.
+    status = t.get("status", list)
+    if not status or not all(isinstance(s, int) and not isinstance(s, bool) and 500 <= s <= 599 for s in status):
+        raise GenerationError(t.where.child("status"), "expected a non-empty array of 5xx status codes")
+    rule = NotReached(
+        status=tuple(status),
+        without_header=t.get("without_header", str, None),
+        content_type=t.get("content_type", str, None),
+        body_contains=t.get("body_contains", str, None),
+    )
+    t.done()
+    if not (rule.without_header or rule.content_type or rule.body_contains):
+        # A status alone cannot tell a front proxy from the provider: every 5xx would be resent, paying twice.
+        raise GenerationError(t.where, "needs at least one sign: without_header, content_type or body_contains")
+    return rule
+
+
+def _load_job_failed(t: _Table) -> FailedJobAnswer:
+    """`errors.job_failed`: the error codes that mean the job failed, and where its failure sits."""
+    answer = FailedJobAnswer(
+        codes=_strings(t.get("codes", list), t.where.child("codes")),
+        message=_pointers(t, "message"),
+        failure_code=_pointers(t, "failure_code"),
+        retryable=_pointers(t, "retryable"),
+    )
+    t.done()
+    if not answer.codes:
+        raise GenerationError(t.where.child("codes"), "expected at least one error code")
+    return answer
 
 
 def _without(data: dict[str, Any], *keys: str) -> dict[str, Any]:
@@ -546,9 +583,19 @@ def _load_jobs(t: _Table, names: list[str]) -> JobDecl:
         idempotency_header=t.get("idempotency_header", str, None),
         lookup=lookup,
         cancelled_codes=_strings(t.get("cancelled_codes", list, []), t.where.child("cancelled_codes")),
+        logs_query=_string_table(t, "logs_query"),
     )
     t.done()
     return decl
+
+
+def _string_table(t: _Table, key: str) -> tuple[tuple[str, str], ...]:
+    """An optional table of string values (e.g. query parameters), in declaration order."""
+    table = t.get(key, dict, {})
+    for name, value in table.items():
+        if not isinstance(value, str):
+            raise GenerationError(t.where.child(key, name), f"expected a string, got {type(value).__name__}")
+    return tuple(table.items())
 
 
 def _load_inputs(t: _Table) -> tuple[FileTransport, tuple[ImageRule, ...]]:

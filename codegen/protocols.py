@@ -53,6 +53,9 @@ def provider_protocol(provider: ir.Provider, package: str) -> dict[str, Any]:
         "documents": fake.documents,
         "errors": fake.errors,
         "rate_limit_status": list(provider.errors.rate_limit_status),
+        # Status answers carry logs only to requests with this query (where declared); where they sit.
+        "logs_query": dict(jobs.logs_query),
+        "logs": list(dict(jobs.fields).get("logs", ())),
     }
 
 

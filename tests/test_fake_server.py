@@ -475,6 +475,8 @@ def _invalid_shape(fake: FakeServer, provider: str) -> set[str]:
         ({"honest": 1}, "honest"),
         ({"stall": -1}, "stall"),
         ({"trickle": 0}, "trickle"),
+        ({"seconds": 0}, "seconds"),
+        ({"seconds": "40"}, "seconds"),
         ({"nope": 1}, "nope"),
     ],
 )

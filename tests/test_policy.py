@@ -10,7 +10,14 @@ from manifest_support import client_class, fixture, fixtures, job_field, job_pro
 
 from codegen import ir
 from codegen.parse import _coerce
-from kling_sdk._runtime.retry import backoff_delay, parse_retry_after, should_retry
+from kling_sdk._runtime.errors import NotReached
+from kling_sdk._runtime.retry import (
+    backoff_delay,
+    never_reached,
+    parse_retry_after,
+    rate_limit_delay,
+    should_retry,
+)
 
 # attempt, is_submit, idempotent, status, failure -> retry?
 RETRY_TABLE = [
@@ -92,6 +99,57 @@ def test_parse_retry_after(headers: dict[str, str], expected: float | None) -> N
 )
 def test_backoff_delay(attempt: int, retry_after: float | None, jitter: float, expected: float) -> None:
     assert backoff_delay(attempt, retry_after, jitter=jitter) == pytest.approx(expected)
+
+
+# attempt, elapsed, budget, Retry-After -> seconds to wait before sending the rate-limited submit again (None: give up)
+RATE_LIMIT_TABLE = [
+    (0, 0.0, 60.0, None, 0.5),  # capped exponential backoff ...
+    (3, 7.5, 60.0, None, 4.0),
+    (9, 40.0, 60.0, None, 8.0),
+    (9, 55.0, 60.0, None, 5.0),  # ... the last wait cut to end with the budget
+    (0, 0.0, 60.0, 7.0, 7.0),  # the server's hint is honoured
+    (0, 50.0, 60.0, 10.0, 10.0),  # ... when it fits in what is left
+    (0, 50.0, 60.0, 13.0, None),  # ... a longer one ends the retries: sooner would be refused again
+    (0, 0.0, 300.0, 120.0, 120.0),  # a long hint within a long budget
+    (0, 60.0, 60.0, None, None),  # the budget is spent
+    (0, 61.0, 60.0, 0.0, None),
+    (0, 0.0, 0.0, None, None),  # budget 0: no retries at all
+]
+
+
+FRONT = NotReached(status=(502, 503, 504), without_header="x-request-id", body_contains="nginx")
+HTML_ONLY = NotReached(status=(503,), content_type="text/html")
+PAGE = b"<html><body><center>503 Service Temporarily Unavailable</center><hr><center>nginx</center></body></html>"
+
+# rule, status, headers, body -> the request certainly never reached the provider?
+NOT_REACHED_TABLE = [
+    (FRONT, 503, {"content-type": "text/html"}, PAGE, True),  # the front proxy's page
+    (FRONT, 502, {}, PAGE, True),
+    (FRONT, 504, {}, PAGE, True),
+    (FRONT, 500, {}, PAGE, False),  # not a status the rule names
+    (FRONT, 503, {"X-Request-Id": "r-1"}, PAGE, False),  # the provider's own header: it arrived
+    (FRONT, 503, {}, b'{"detail": "runner_scheduling_failure"}', False),  # the provider's own body
+    (FRONT, 429, {}, PAGE, False),
+    (None, 503, {}, PAGE, False),  # no signs declared: it may have arrived
+    (HTML_ONLY, 503, {"Content-Type": "text/html; charset=utf-8"}, b"", True),
+    (HTML_ONLY, 503, {"content-type": "application/json"}, b"{}", False),
+    (HTML_ONLY, 503, {}, b"", False),
+]
+
+
+@pytest.mark.parametrize(("rule", "status", "headers", "body", "expected"), NOT_REACHED_TABLE)
+def test_never_reached(
+    rule: NotReached | None, status: int, headers: dict[str, str], body: bytes, expected: bool
+) -> None:
+    assert never_reached(rule, status, headers, body) is expected
+
+
+@pytest.mark.parametrize(("attempt", "elapsed", "budget", "retry_after", "expected"), RATE_LIMIT_TABLE)
+def test_rate_limit_delay(
+    attempt: int, elapsed: float, budget: float, retry_after: float | None, expected: float | None
+) -> None:
+    delay = rate_limit_delay(attempt, elapsed, budget, retry_after, jitter=0.0)
+    assert delay == (None if expected is None else pytest.approx(expected))
 
 
 LIT_INT = ir.TypeRef("literal", values=(5, 10))
@@ -278,3 +336,35 @@ from kling_sdk._runtime.sse import ServerSentEvent, SSEDecoder  # noqa: E402
 def test_sse_decoder(lines: list[str], events: list[ServerSentEvent]) -> None:
     decoder = SSEDecoder()
     assert [e for e in map(decoder.feed, lines) if e is not None] == events
+
+
+from kling_sdk._runtime.errors import FailedJobAnswer  # noqa: E402
+from kling_sdk._runtime.jobs import Failure, failure_in_answer  # noqa: E402
+
+PREDICTION = FailedJobAnswer(
+    codes=("PREDICTION_FAILED",),
+    message=("/error/details/message", "/error/message"),
+    failure_code=("/error/details/code",),
+    retryable=("/error/details/retryable",),
+)
+FAILED_BODY = {"error": {"code": "PREDICTION_FAILED", "message": "outer",
+                         "details": {"code": "unsafe_content", "message": "flagged", "retryable": False}}}  # fmt: skip
+
+# rule, answer code, body -> the job's failure (None: the answer is not about a failed job); the answer's own
+# message is "refused" (it stands in where the failure carries none)
+FAILURE_ANSWER_TABLE = [
+    (PREDICTION, "PREDICTION_FAILED", FAILED_BODY, Failure("flagged", "unsafe_content", False)),
+    (PREDICTION, "PREDICTION_FAILED", {"error": {"code": "PREDICTION_FAILED", "message": "outer"}},
+     Failure("outer", "PREDICTION_FAILED", None)),  # no details: the outer message, the answer's code
+    (PREDICTION, "PREDICTION_FAILED", {"error": {"details": {"retryable": "no"}}},
+     Failure("refused", "PREDICTION_FAILED", None)),  # a retryable flag that is no bool is unknown
+    (PREDICTION, "PREDICTION_NOT_COMPLETED", FAILED_BODY, None),  # another code: not a failure
+    (PREDICTION, None, FAILED_BODY, None),
+    (PREDICTION, "PREDICTION_FAILED", "<html>", None),  # not a JSON document
+    (None, "PREDICTION_FAILED", FAILED_BODY, None),  # nothing declared
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("rule", "code", "body", "expected"), FAILURE_ANSWER_TABLE)
+def test_failure_in_answer(rule: FailedJobAnswer | None, code: str | None, body: Any, expected: Failure | None) -> None:
+    assert failure_in_answer(rule, code, body, "refused") == expected

@@ -28,6 +28,7 @@ from kling_sdk._runtime.errors import (
     UnsupportedOperationError,
 )
 from kling_sdk._runtime.jobs import Job, VideoResult
+from kling_sdk._runtime.retry import DEFAULT_RATE_LIMIT_BUDGET
 from kling_sdk.unified import CLIENTS, TASKS, Kling, Request, capabilities, job_ref, parse_job_ref
 
 from .display import JobDisplay, describe
@@ -150,9 +151,9 @@ def chosen_providers(given: list[str] | None) -> list[str]:
     return names
 
 
-def make_kling(providers: list[str], base_url: str | None) -> Kling:
+def make_kling(providers: list[str], base_url: str | None, rate_limit_wait: float = DEFAULT_RATE_LIMIT_BUDGET) -> Kling:
     """The client for the chosen providers (keys from their environment variables)."""
-    return Kling(providers, base_urls=base_urls_for(providers, base_url))
+    return Kling(providers, base_urls=base_urls_for(providers, base_url), rate_limit_budget=rate_limit_wait)
 
 
 def fail(code: ExitCode, message: str) -> NoReturn:
@@ -222,10 +223,11 @@ def generate(
     wait: bool,
     as_json: bool,
     quiet: bool,
+    rate_limit_wait: float = DEFAULT_RATE_LIMIT_BUDGET,
 ) -> None:
     """Submit one job, follow it with a progress display, save the video."""
     request = build_request(task, values, params)
-    kling = make_kling(chosen_providers(providers), base_url)
+    kling = make_kling(chosen_providers(providers), base_url, rate_limit_wait)
     poll = poll_every(poll_interval)
     job: Job[Any] | None = None
     with kling, JobDisplay(err, quiet=quiet) as display:
@@ -267,6 +269,13 @@ PollInterval = Annotated[float | None, typer.Option(help="Poll every N seconds i
 Wait = Annotated[bool, typer.Option(help="Follow the job and download the video (--no-wait: print the job and stop).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the answer as JSON on stdout.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
+RateLimitWait = Annotated[
+    float,
+    typer.Option(
+        min=0.0,
+        help="Seconds a rate-limited submit keeps being sent again (it was not accepted); 0: give up at once.",
+    ),
+]
 Params = Annotated[
     list[str] | None, typer.Option("--param", help="Another neutral parameter as NAME=VALUE (VALUE may be JSON).")
 ]
@@ -295,6 +304,7 @@ def text_to_video(
     wait: Wait = True,
     as_json: AsJson = False,
     quiet: Quiet = False,
+    rate_limit_wait: RateLimitWait = DEFAULT_RATE_LIMIT_BUDGET,
 ) -> None:
     """Generate a video from a prompt and save it."""
     values = {
@@ -309,6 +319,7 @@ def text_to_video(
     generate(
         "text-to-video", values, providers=provider, base_url=base_url, output=output, params=param, deadline=deadline,
         cancel_on_deadline=cancel_on_deadline, poll_interval=poll_interval, wait=wait, as_json=as_json, quiet=quiet,
+        rate_limit_wait=rate_limit_wait,
     )  # fmt: skip
 
 
@@ -331,6 +342,7 @@ def image_to_video(
     wait: Wait = True,
     as_json: AsJson = False,
     quiet: Quiet = False,
+    rate_limit_wait: RateLimitWait = DEFAULT_RATE_LIMIT_BUDGET,
 ) -> None:
     """Animate an image into a video and save it."""
     values = {
@@ -345,6 +357,7 @@ def image_to_video(
     generate(
         "image-to-video", values, providers=provider, base_url=base_url, output=output, params=param, deadline=deadline,
         cancel_on_deadline=cancel_on_deadline, poll_interval=poll_interval, wait=wait, as_json=as_json, quiet=quiet,
+        rate_limit_wait=rate_limit_wait,
     )  # fmt: skip
 
 
@@ -452,7 +465,7 @@ def batch(
     base_url: BaseUrlOpt = None,
     concurrency: Annotated[int, typer.Option(min=1, max=256, help="Jobs in flight at once.")] = 4,
     timeout: Annotated[
-        float, typer.Option(min=0.1, help="Seconds a request may take; a submit takes at most this long in total.")
+        float, typer.Option(min=0.1, help="Seconds a request may take; a submit's request at most this long in total.")
     ] = 60.0,
     deadline: Deadline = 1800.0,
     poll_interval: PollInterval = None,
@@ -468,6 +481,7 @@ def batch(
             "it only lengthens the minimum, the submit's --timeout plus the provider's listing delay.",
         ),
     ] = 0.0,
+    rate_limit_wait: RateLimitWait = DEFAULT_RATE_LIMIT_BUDGET,
     quiet: Quiet = False,
 ) -> None:
     """Run every line of a JSONL file; rerun the same command to resume (no line is ever submitted twice)."""
@@ -484,6 +498,7 @@ def batch(
         poll_interval=poll_interval,
         resubmit_in_doubt=resubmit_in_doubt,
         lookup_grace=lookup_grace,
+        rate_limit_wait=rate_limit_wait,
     )
     try:
         code = run_batch(jobs, out_dir, options, err, quiet=quiet)

@@ -33,7 +33,7 @@ from kling_sdk._runtime.errors import (
     RateLimitError,
     SubmitOutcomeUnknownError,
 )
-from kling_sdk._runtime.retry import backoff_delay, may_fail_over
+from kling_sdk._runtime.retry import DEFAULT_RATE_LIMIT_BUDGET, backoff_delay, may_fail_over
 from kling_sdk.unified import AsyncKling, Request, plan
 
 from .inputs import neutral_request, poll_every
@@ -53,13 +53,14 @@ class BatchOptions:
     base_urls: Mapping[str, str] = field(default_factory=dict)
     api_keys: Mapping[str, str] = field(default_factory=dict)
     concurrency: int = 4
-    timeout: float = 60.0  # seconds per request; a submit takes at most this long in total
+    timeout: float = 60.0  # seconds per request; a submit's request takes at most this long in total
     deadline: float = 1800.0
     poll_interval: float | None = None
     resubmit_in_doubt: bool = False
     submit_attempts: int = 6
     lookup_grace: float = 0.0  # wait at least this long after a lost submit (it only lengthens the proven minimum)
     clock_skew: float = 60.0  # the provider's clock may differ from ours by this much
+    rate_limit_wait: float = DEFAULT_RATE_LIMIT_BUDGET  # seconds a rate-limited submit keeps being sent again
 
 
 def read_jobs(path: Path, providers: tuple[str, ...]) -> tuple[list[tuple[int, str]], dict[int, Request]]:
@@ -148,6 +149,7 @@ class _Batch:
             base_urls=self.options.base_urls,
             timeout=httpx.Timeout(self.options.timeout, connect=min(10.0, self.options.timeout)),
             concurrency=self.options.concurrency,
+            rate_limit_budget=self.options.rate_limit_wait,
         )
         async with kling:
             workers = [asyncio.create_task(self._worker(kling, todo)) for _ in range(self.options.concurrency)]

@@ -15,7 +15,8 @@
     │   │   └── ServerError           5xx
     │   ├── APIConnectionError        the request may not have reached the provider
     │   │   └── APITimeoutError
-    │   └── SubmitOutcomeUnknownError a paid submit may have been accepted; never resubmitted blindly
+    │   ├── SubmitOutcomeUnknownError a paid submit may have been accepted; never resubmitted blindly
+    │   └── JobNotFinishedError       result() of a job that is still queued or running (state, raw_status)
     ├── GenerationFailedError         the job ran and failed (provider code, message, retryable)
     │   └── JobCancelledError         the job was cancelled
     ├── JobDeadlineExceededError      the job did not finish before the caller's deadline
@@ -37,6 +38,29 @@ from .redact import redact, redact_text
 
 
 @dataclass(frozen=True)
+class NotReached:
+    """How an error answer shows the request never reached the provider (its front proxy answered): one of
+    `status`, and every condition given (a header missing, a content type, a text in the body)."""
+
+    status: Sequence[int] = ()
+    without_header: str | None = None
+    content_type: str | None = None
+    body_contains: str | None = None
+
+
+@dataclass(frozen=True)
+class FailedJobAnswer:
+    """An error answer that means the job itself failed (Sunra's result of a failed prediction): one of `codes`
+    (read at the error shape's `code` pointers), with the job's failure message, code and retryable flag at these
+    pointers."""
+
+    codes: Sequence[str] = ()
+    message: Sequence[str] = ()
+    failure_code: Sequence[str] = ()
+    retryable: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
 class ErrorShape:
     """Where a provider's error body keeps message, code and request id (JSON pointers, tried in order)."""
 
@@ -46,6 +70,8 @@ class ErrorShape:
     request_id_header: str | None = None
     code_header: str | None = None
     rate_limit_status: Sequence[int] = (429,)
+    not_reached: NotReached | None = None
+    job_failed: FailedJobAnswer | None = None
 
 
 class KlingError(Exception):
@@ -191,6 +217,18 @@ class SubmitOutcomeUnknownError(APIError):
         self.request_body = request_body
         self.sent_at = sent_at
         super().__init__(message, provider=provider)
+
+
+class JobNotFinishedError(APIError):
+    """`result()` of a job that has not finished: `state` (queued, running, unknown) and `raw_status` say where it
+    is; follow it with `wait()`."""
+
+    def __init__(self, *, provider: str, job_id: str, state: str, raw_status: str | None) -> None:
+        self.state = state
+        self.raw_status = raw_status
+        super().__init__(f"job {job_id} is {state} ({raw_status}), not finished: wait() for it", provider=provider)
+        self.job_id = job_id
+        self.job_ref = f"{provider}:{job_id}"
 
 
 class GenerationFailedError(KlingError):

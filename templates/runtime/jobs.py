@@ -13,7 +13,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
-from .errors import pick
+from .errors import FailedJobAnswer, pick
 
 __all__ = [
     "TERMINAL",
@@ -29,6 +29,7 @@ __all__ = [
     "ProgressCallback",
     "StreamSpec",
     "VideoResult",
+    "failure_in_answer",
     "find_listed_job",
     "find_listed_jobs",
     "poll_delay",
@@ -119,6 +120,8 @@ class JobProtocol:
     idempotency_header: str | None = None
     lookup: JobLookup | None = None
     cancelled_codes: tuple[str, ...] = ()  # a failure with one of these codes is a cancellation
+    logs_query: Mapping[str, str] = field(default_factory=dict)  # sent with status checks and status streams:
+    # without it the provider leaves the logs out (fal, Sunra: `logs=1`)
 
 
 @dataclass(frozen=True)
@@ -249,6 +252,21 @@ def _failure(protocol: JobProtocol, document: Mapping[str, Any], raw_status: str
     return Failure(
         message=message,
         code=str(code) if code is not None else None,
+        retryable=retryable if isinstance(retryable, bool) else None,
+    )
+
+
+def failure_in_answer(rule: FailedJobAnswer | None, code: str | None, body: Any, message: str) -> Failure | None:
+    """The job's failure an error answer reports (an answer whose code the provider's `job_failed` lists), else
+    None; `message` (the answer's own) stands in where the failure carries none."""
+    if rule is None or code is None or code not in rule.codes or not isinstance(body, Mapping | list):
+        return None
+    text = pick(body, rule.message)
+    failure_code = pick(body, rule.failure_code)
+    retryable = pick(body, rule.retryable)
+    return Failure(
+        message=text if isinstance(text, str) else message,
+        code=str(failure_code) if failure_code is not None else code,
         retryable=retryable if isinstance(retryable, bool) else None,
     )
 

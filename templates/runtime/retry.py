@@ -13,19 +13,22 @@ from .errors import (
     APIStatusError,
     InvalidRequestError,
     MissingApiKeyError,
+    NotReached,
     SubmitOutcomeUnknownError,
 )
 
-Failure = Literal["connect", "connect_timeout", "read_timeout", "write", "read", "pool_timeout"]
+# How a request failed without an answer from the provider ("unreached": its front proxy answered instead).
+Failure = Literal["connect", "connect_timeout", "read_timeout", "write", "read", "pool_timeout", "unreached"]
 
 # Answers to a submit that say "no job was created, and the request itself is fine": try elsewhere.
 FAIL_OVER_STATUS: frozenset[int] = frozenset({401, 402, 403, 429})
 
-# Transport failures after which the request certainly never reached the server.
-NOT_SENT: frozenset[str] = frozenset({"connect", "connect_timeout", "pool_timeout"})
+# Failures after which the request certainly never reached the provider.
+NOT_SENT: frozenset[str] = frozenset({"connect", "connect_timeout", "pool_timeout", "unreached"})
 RETRYABLE_STATUS: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
 
 DEFAULT_MAX_RETRIES = 2
+DEFAULT_RATE_LIMIT_BUDGET = 60.0  # seconds a rate-limited submit keeps being sent again (fal-client tries ~51 s)
 INITIAL_DELAY = 0.5
 MAX_DELAY = 8.0
 MAX_RETRY_AFTER = 60.0
@@ -111,3 +114,37 @@ def backoff_delay(
     base = min(cap, initial * 2.0**attempt)
     fraction = random.random() if jitter is None else jitter
     return base * (1 - 0.25 * fraction)
+
+
+def rate_limit_delay(
+    attempt: int, elapsed: float, budget: float, retry_after: float | None = None, *, jitter: float | None = None
+) -> float | None:
+    """Seconds to wait before sending a rate-limited submit again (its `attempt`-th wait, 0-based), or None once
+    its `budget` is spent (`elapsed` seconds since it was first sent).
+
+    A rate-limited submit was certainly not accepted, so it may be sent again for as long as the budget lasts. The
+    server's Retry-After is honoured when it fits in what is left (a longer one ends the retries: sending earlier
+    would only be refused again); without one, capped exponential backoff, the last wait cut to end with the budget.
+    """
+    left = budget - elapsed
+    if left <= 0:
+        return None
+    if retry_after is not None:
+        return retry_after if retry_after <= left else None
+    return min(backoff_delay(attempt, jitter=jitter), left)
+
+
+def never_reached(rule: NotReached | None, status_code: int, headers: Mapping[str, str], body: bytes) -> bool:
+    """Whether an error answer shows the request never reached the provider, by the provider's declared signs
+    (fal's front proxy: a 502/503/504 without `x-fal-request-id` whose page names nginx). No rule, or any sign
+    missing: it may have arrived."""
+    if rule is None or status_code not in rule.status:
+        return False
+    lower = {k.lower(): v for k, v in headers.items()}
+    if rule.without_header is not None and rule.without_header.lower() in lower:
+        return False
+    if rule.content_type is not None:
+        media_type = lower.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != rule.content_type.lower():
+            return False
+    return rule.body_contains is None or rule.body_contains in body.decode("utf-8", "replace")

@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from email.utils import formatdate
+from http import HTTPStatus
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
@@ -53,7 +54,10 @@ class Fault:
     (announcing the full length, or with `honest` the cut length, ending the body normally); `latency` delays the
     answer; `stall` sends half the body (a stream: its first event), then waits that long before the rest;
     `trickle` sends the body one byte every that many seconds; `fail_generation` and `unknown_status` shape the
-    job a submit creates. Every field is checked when the fault is made: a wrong type is a ValueError naming it.
+    job a submit creates. With `ingress`, `status` is answered by a front proxy instead of the provider (an nginx
+    HTML page, none of the provider's headers: the request never reached it); `headers` are added to the answer.
+    With `seconds`, the fault lasts that long on the app's clock from its injection (and ends early once `times`
+    is used up). Every field is checked when the fault is made: a wrong type is a ValueError naming it.
     """
 
     status: int | None = None
@@ -66,8 +70,11 @@ class Fault:
     trickle: float | None = None
     fail_generation: bool = False
     unknown_status: str | None = None
+    ingress: bool = False
+    headers: dict[str, str] | None = None
     times: int | None = 1
     skip: int = 0
+    seconds: float | None = None
 
     def __post_init__(self) -> None:
         for name, rule in _FAULT_RULES.items():
@@ -121,6 +128,12 @@ def _text(value: Any) -> str | None:
     return None if value is None or isinstance(value, str) else "must be a string or null"
 
 
+def _header_map(value: Any) -> str | None:
+    if value is None or (isinstance(value, dict) and all(isinstance(v, str) for v in [*value, *value.values()])):
+        return None
+    return "must be an object of strings or null"
+
+
 _FAULT_RULES: dict[str, Callable[[Any], str | None]] = {
     "status": _integer(100, optional=True, maximum=599),
     "retry_after": _number(0, optional=True),
@@ -132,8 +145,11 @@ _FAULT_RULES: dict[str, Callable[[Any], str | None]] = {
     "trickle": _number(0, optional=True, above=True),
     "fail_generation": _flag,
     "unknown_status": _text,
+    "ingress": _flag,
+    "headers": _header_map,
     "times": _integer(1, optional=True),
     "skip": _integer(0, optional=False),
+    "seconds": _number(0, optional=True, above=True),
 }
 
 
@@ -258,6 +274,7 @@ class FakeProvider:
         self.submits: Counter[str] = Counter()
         self.uploads: dict[str, bytes] = {}
         self._faults: dict[tuple[str, str], list[Fault]] = {}
+        self._fault_ends: dict[int, float] = {}  # id(fault) -> when a fault with `seconds` ends (the app's clock)
         self._lock = threading.Lock()
         self._validators: dict[str, Any] = {}
         from jsonschema import Draft202012Validator  # imported here, not on a server thread mid-request
@@ -295,6 +312,8 @@ class FakeProvider:
         fault = fault or Fault(**options)
         with self._lock:
             self._faults.setdefault((provider, route), []).append(fault)
+            if fault.seconds is not None:
+                self._fault_ends[id(fault)] = self.now() + fault.seconds
         return fault
 
     def routes(self, provider: str) -> set[str]:
@@ -341,6 +360,7 @@ class FakeProvider:
             self.calls.clear()
             self.submits.clear()
             self._faults.clear()
+            self._fault_ends.clear()
             self.uploads.clear()
 
     def base_url(self, provider: str, origin: str) -> str:
@@ -473,6 +493,8 @@ class FakeProvider:
         with self._lock:
             for key in ((provider, route["operation"]), (provider, route["kind"]), (provider, "*")):
                 queue = self._faults.get(key)
+                while queue and self._fault_ends.get(id(queue[0]), float("inf")) <= self.now():
+                    self._fault_ends.pop(id(queue.pop(0)), None)  # its time is up
                 if not queue:
                     continue
                 fault = queue[0]
@@ -482,7 +504,7 @@ class FakeProvider:
                 if fault.times is not None:
                     fault.times -= 1
                     if fault.times <= 0:
-                        queue.pop(0)
+                        self._fault_ends.pop(id(queue.pop(0)), None)
                 return fault
         return None
 
@@ -550,6 +572,17 @@ class FakeProvider:
             template = merged(template, documents.get(f"status_{values['state']}", {}))
         return fill(template, values)
 
+    def _status_answer(self, provider: str, values: dict[str, Any], request: _Request) -> Any:
+        """The status document for this request: without the provider's logs query (where it declares one) the
+        logs are null, as fal and Sunra leave them out unless asked."""
+        document = self._document(provider, "status", values)
+        proto = self._provider(provider)
+        wanted = proto["logs_query"]
+        if wanted and any(request.query.get(name) != value for name, value in wanted.items()):
+            for pointer in proto["logs"]:
+                _set_at(document, pointer, None)
+        return document
+
     def status_document(self, provider: str, job_id: str, origin: str = "http://fake") -> Any:
         """A job's status document as the provider would send it now."""
         job = self.jobs[(provider, job_id)]
@@ -567,12 +600,16 @@ class FakeProvider:
 
     def _fault_response(self, provider: str, request: _Request, fault: Fault) -> _Response:
         assert fault.status is not None
-        limits = self._provider(provider)["rate_limit_status"]
-        kind = "rate_limited" if fault.status in limits else "server"
-        message = "Too Many Requests" if kind == "rate_limited" else "Injected failure"
-        response = self._error(provider, kind, request, status=fault.status, message=message)
+        if fault.ingress:
+            response = _ingress_page(fault.status)
+        else:
+            limits = self._provider(provider)["rate_limit_status"]
+            kind = "rate_limited" if fault.status in limits else "server"
+            message = "Too Many Requests" if kind == "rate_limited" else "Injected failure"
+            response = self._error(provider, kind, request, status=fault.status, message=message)
         if fault.retry_after is not None:
             response.headers["retry-after"] = f"{fault.retry_after:g}"
+        response.headers.update(fault.headers or {})
         return response
 
     def _job(self, provider: str, ident: str | None) -> _Job | None:
@@ -620,7 +657,7 @@ class FakeProvider:
     async def _on_status(self, provider: str, route: Any, job: _Job, request: _Request, fault: Any) -> _Response:
         values = self._values(provider, request, job)
         code = self._provider(provider)["pending_status"] if values["state"] in ACTIVE else 200
-        return _json(code, self._document(provider, "status", values))
+        return _json(code, self._status_answer(provider, values, request))
 
     async def _on_result(self, provider: str, route: Any, job: _Job, request: _Request, fault: Any) -> _Response:
         values = self._values(provider, request, job)
@@ -689,7 +726,7 @@ class FakeProvider:
             last = None
             while not stopped():
                 values = self._values(provider, request, job)
-                document = self._document(provider, "status", values)
+                document = self._status_answer(provider, values, request)
                 if document != last:
                     yield f"data: {json.dumps(document)}\n\n".encode()
                     last = document
@@ -792,6 +829,16 @@ def _fault_target_problem(data: Any, protocols: dict[str, Any]) -> str | None:
     return None
 
 
+def _set_at(document: Any, pointer: str, value: Any) -> None:
+    """Set the member a JSON pointer names, where its parent exists (objects only)."""
+    *parents, last = [t.replace("~1", "/").replace("~0", "~") for t in pointer.strip("/").split("/")]
+    node = document
+    for token in parents:
+        node = node.get(token) if isinstance(node, dict) else None
+    if isinstance(node, dict) and last in node:
+        node[last] = value
+
+
 def _route_matches(key: str, provider: str, route: str | None) -> bool:
     name, kind, operation = key.split(".", 2)
     return name == provider and (route is None or route in (kind, operation))
@@ -849,6 +896,17 @@ def _describe(error: Any) -> dict[str, Any]:
     shown = ", ".join(json.dumps(v) for v in value) if isinstance(value, list) else json.dumps(value)
     detail = template.format(shown[:200]) if template else "is not valid"
     return {"field": name, "message": f"{name}: {detail}", "kind": _KINDS.get(error.validator, "value_error")}
+
+
+def _ingress_page(status: int) -> _Response:
+    """What a front proxy (nginx) answers when it cannot pass a request on: an HTML page, no provider headers."""
+    try:
+        title = f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:  # a status http.HTTPStatus does not name
+        title = str(status)
+    page = f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n"
+    page += "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    return _Response(status, page.encode(), {"content-type": "text/html"})
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> _Response:
