@@ -19,10 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from codegen import verify  # noqa: E402
-from codegen.diagnostics import Diagnostics  # noqa: E402
-from codegen.manifest import load  # noqa: E402
-from codegen.parse import build_api  # noqa: E402
-from codegen.render import format_python, render_files  # noqa: E402
+from codegen.pipeline.diagnostics import Diagnostics  # noqa: E402
+from codegen.pipeline.manifest import load  # noqa: E402
+from codegen.pipeline.parse import build_api  # noqa: E402
+from codegen.pipeline.render import format_python, render_files  # noqa: E402
 
 
 class _Clock:

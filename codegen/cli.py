@@ -9,12 +9,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from codegen import lock, output, verify
-from codegen.diagnostics import Diagnostics, GenerationError, Location, internal_error
-from codegen.manifest import Manifest, load
-from codegen.parse import build_api
-from codegen.render import format_python, render_files
-from codegen.report import FAIL_ON, FORMATS
+from codegen import generate
+from codegen.drift.report import FAIL_ON, FORMATS
+from codegen.pipeline import lock, output
+from codegen.pipeline.diagnostics import Diagnostics, GenerationError, Location, internal_error
+from codegen.pipeline.manifest import Manifest, load
+from codegen.pipeline.parse import build_api
 
 EXIT_OK, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
 
@@ -99,29 +99,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-def render(
-    manifest: Manifest, providers: Sequence[str] | None, diagnostics: Diagnostics
-) -> tuple[dict[str, str | bytes], list[str]]:
-    """Render the files for the selected providers; returns (files, scope directories they own)."""
-    only = frozenset(providers) if providers else None
-    for name in only or ():
-        manifest.provider(name)
-    api = build_api(manifest, only, diagnostics)
-    _warn_edited_specs(manifest, [f for p in api.providers for f in p.spec_files], diagnostics)
-    # The shared runtime is rendered for one provider too: the import check needs it, even if it is not written.
-    rendered = render_files(api, manifest.templates, shared=True, formatted=False)
-    with verify.importing(rendered, api):  # the import check runs while ruff formats
-        files = format_python(rendered)
-        verify.check_names(files, api, str(files[f"{manifest.package}/_runtime/base_client.py"]))
-    if only is None:
-        return files, [manifest.package, "pyproject.toml"]
-    scopes = [f"{manifest.package}/{p.name}" for p in api.providers]
-    return {path: text for path, text in files.items() if path.startswith(tuple(s + "/" for s in scopes))}, scopes
-
-
 def _generate_or_check(manifest: Manifest, args: argparse.Namespace, diagnostics: Diagnostics) -> int:
     started = time.perf_counter()
-    files, scopes = render(manifest, args.provider, diagnostics)
+    files = generate(manifest, args.provider, diagnostics=diagnostics)
+    # Lock warnings are about the vendored inputs, not what they produce: the command says them, generate() does not.
+    _warn_edited_specs(manifest, list(lock.named_files(manifest, args.provider)), diagnostics)
+    scopes = output.owned_scopes(manifest, args.provider)
     out_dir = args.output or manifest.output
     _print_diagnostics(diagnostics, quiet=args.quiet)
     elapsed = time.perf_counter() - started
@@ -189,8 +172,8 @@ def _lock(manifest: Manifest, args: argparse.Namespace) -> int:
 
 
 def _fetch(manifest: Manifest, args: argparse.Namespace) -> int:
-    from codegen.changes import selected
-    from codegen.fetch import LOOPBACK_ENV, fetch_all, write_fetched
+    from codegen.drift.changes import selected
+    from codegen.drift.fetch import LOOPBACK_ENV, fetch_all, write_fetched
 
     names = [p.name for p in selected(manifest, args.provider)]
     outcome = fetch_all(manifest, names, allow_loopback_http=os.environ.get(LOOPBACK_ENV) == "1")
@@ -226,9 +209,9 @@ def _fetch(manifest: Manifest, args: argparse.Namespace) -> int:
 
 
 def _drift(manifest: Manifest, args: argparse.Namespace) -> int:
-    from codegen.changes import candidates_from_dir, compare, generation_failure, selected
-    from codegen.impact import assess
-    from codegen.report import DriftReport, render
+    from codegen.drift.changes import candidates_from_dir, compare, generation_failure, selected
+    from codegen.drift.impact import assess
+    from codegen.drift.report import DriftReport, render
 
     providers = selected(manifest, args.provider)
     if args.live:
@@ -262,7 +245,7 @@ def _drift(manifest: Manifest, args: argparse.Namespace) -> int:
 
 
 def _rules() -> int:
-    from codegen.drift import DIRECTIONS, RULES
+    from codegen.drift.compare import DIRECTIONS, RULES
 
     print("| change | as a request | as a response | elsewhere |")
     print("|---|---|---|---|")
@@ -273,7 +256,7 @@ def _rules() -> int:
 
 
 def _live_candidates(manifest: Manifest, providers: list[str]) -> dict[str, bytes]:
-    from codegen.fetch import LOOPBACK_ENV, fetch_all
+    from codegen.drift.fetch import LOOPBACK_ENV, fetch_all
 
     outcome = fetch_all(manifest, providers, allow_loopback_http=os.environ.get(LOOPBACK_ENV) == "1")
     if outcome.failed:

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from codegen.fixtures import Fixture, load_fixtures
-from codegen.manifest import Manifest, OperationDecl, ProviderDecl, SpecSource, load
+from codegen.drift.fixtures import Fixture, load_fixtures
+from codegen.pipeline.manifest import Manifest, OperationDecl, ProviderDecl, SpecSource, load
 from kling_sdk.testing import load_protocols
 
 ROOT = Path(__file__).resolve().parents[1]

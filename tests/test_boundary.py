@@ -25,7 +25,7 @@ import pytest
 from conftest import API_KEY, ROOT, Recorder, call, make_client
 from test_inputs import png
 
-from codegen.manifest import ProviderDecl, load
+from codegen.pipeline.manifest import ProviderDecl, load
 from kling_sdk._runtime import files
 from kling_sdk._runtime.boundary import MAX_ID_LENGTH, id_problem
 from kling_sdk._runtime.errors import InvalidRequestError
@@ -616,7 +616,7 @@ def test_at_least_forty_hostile_inputs() -> None:
     ],
 )
 def test_the_manifest_refuses_unknown_or_inconsistent_url_schemes(tmp_path: Path, schemes: str, error: str) -> None:
-    from codegen.diagnostics import GenerationError
+    from codegen.pipeline.diagnostics import GenerationError
 
     name = next(p.name for p in MANIFEST.providers if p.files.mode == "data_uri")
     text = (ROOT / "providers.toml").read_text(encoding="utf-8")

@@ -29,9 +29,9 @@ from manifest_support import (
 )
 
 from codegen.cli import main
-from codegen.drift import RULES
-from codegen.impact import next_version
-from codegen.manifest import OperationDecl, load
+from codegen.drift.compare import RULES
+from codegen.drift.impact import next_version
+from codegen.pipeline.manifest import OperationDecl, load
 
 ROOT = Path(__file__).resolve().parents[1]
 

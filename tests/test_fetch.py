@@ -18,8 +18,8 @@ import pytest
 from manifest_support import provider, providers, spec_sources
 
 from codegen.cli import main
-from codegen.fetch import LOOPBACK_ENV, check_url, retry_delay, schema_pointers
-from codegen.manifest import load
+from codegen.drift.fetch import LOOPBACK_ENV, check_url, retry_delay, schema_pointers
+from codegen.pipeline.manifest import load
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "fetch-key-8d1f2c"

@@ -963,7 +963,7 @@ def test_an_unexpected_exception_is_reported_where_it_happened(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A generator bug (or an input nobody foresaw) is still exit 2 with the location and no traceback."""
-    from codegen import parse
+    from codegen.pipeline import parse
 
     def broken(self: Any, node: Any, context: str, role: str) -> Any:
         if node.pointer.endswith("/properties/seed"):

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from codegen.diagnostics import GenerationError, Location
-from codegen.manifest import _load_job_failed, _load_not_reached, _string_table, _Table, load
+from codegen.pipeline.diagnostics import GenerationError, Location
+from codegen.pipeline.manifest import _load_job_failed, _load_not_reached, _string_table, _Table, load
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = load(ROOT / "providers.toml")

@@ -9,10 +9,10 @@ from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codegen import names, pycode
-from codegen.diagnostics import Diagnostics
-from codegen.manifest import load
-from codegen.parse import build_api
+from codegen.pipeline import names, pycode
+from codegen.pipeline.diagnostics import Diagnostics
+from codegen.pipeline.manifest import load
+from codegen.pipeline.parse import build_api
 
 RESERVED = names.field_reserved(ROOT / "templates" / "runtime" / "models.py", ["Style"])
 

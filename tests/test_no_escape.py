@@ -27,7 +27,7 @@ from conftest import ROOT
 from test_hostile_specs import BASE, CANARY, PAYLOADS, RUN
 
 from codegen.cli import main
-from codegen.fetch import LOOPBACK_ENV
+from codegen.drift.fetch import LOOPBACK_ENV
 
 _WATCHED: set[str] = set()
 _OPENED: list[str] = []

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from conftest import ROOT
 
-from codegen.manifest import load
+from codegen.pipeline.manifest import load
 
 # Report every distribution installed in the venv, and the closure of what the named ones require.
 _CLOSURE = r"""

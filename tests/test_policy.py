@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from manifest_support import client_class, fixture, fixtures, job_field, job_protocol, provider, providers
 
-from codegen import ir
-from codegen.parse import _coerce
+from codegen.pipeline import ir
+from codegen.pipeline.parse import _coerce
 from kling_sdk._runtime.errors import NotReached
 from kling_sdk._runtime.retry import (
     backoff_delay,

@@ -9,9 +9,9 @@ import pytest
 from conftest import ROOT
 from jinja2 import nodes
 
-from codegen import pycode
-from codegen.diagnostics import GenerationError
-from codegen.render import jinja_env
+from codegen.pipeline import pycode
+from codegen.pipeline.diagnostics import GenerationError
+from codegen.pipeline.render import jinja_env
 
 TEMPLATES = ROOT / "templates"
 RENDERED = sorted(p for p in TEMPLATES.rglob("*.jinja") if "models" not in p.parts)

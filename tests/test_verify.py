@@ -9,11 +9,11 @@ from __future__ import annotations
 import pytest
 from test_hostile_specs import BASE
 
-from codegen import ir, verify
-from codegen.diagnostics import Diagnostics, GenerationError
-from codegen.manifest import load
-from codegen.parse import build_api
-from codegen.render import render_files
+from codegen.pipeline import ir, verify
+from codegen.pipeline.diagnostics import Diagnostics, GenerationError
+from codegen.pipeline.manifest import load
+from codegen.pipeline.parse import build_api
+from codegen.pipeline.render import render_files
 
 MODELS = "acme_sdk/acme/models.py"
 CLIENT = "acme_sdk/acme/client.py"

@@ -5,11 +5,12 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from codegen import fixtures, ir
-from codegen.diagnostics import Diagnostics
-from codegen.fixtures import Fixture, closed_request_schema, pointer_of
-from codegen.manifest import load
-from codegen.parse import build_api
+from codegen.drift import fixtures
+from codegen.drift.fixtures import Fixture, closed_request_schema, pointer_of
+from codegen.pipeline import ir
+from codegen.pipeline.diagnostics import Diagnostics
+from codegen.pipeline.manifest import load
+from codegen.pipeline.parse import build_api
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 from pydantic import BaseModel, ValidationError
 
-from codegen import ir
+from codegen.pipeline import ir
 
 SUBMITS = [(p, op) for p in api().providers for op in p.operations if op.request]
 ids = [f"{p.name}.{op.name}" for p, op in SUBMITS]

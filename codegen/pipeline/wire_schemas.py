@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from codegen.diagnostics import GenerationError, Location
-from codegen.specs import MAX_SCHEMA_DEPTH, Document, schema_ref_target
+from codegen.pipeline.diagnostics import GenerationError, Location
+from codegen.pipeline.specs import MAX_SCHEMA_DEPTH, Document, schema_ref_target
 
 # Keywords whose values are schemas (or maps / lists of schemas) and get inlined too.
 _SCHEMA_KEYS = ("items", "additionalProperties", "not", "contains", "propertyNames", "unevaluatedProperties")

@@ -18,8 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codegen.diagnostics import Diagnostics, GenerationError, Location, escape_pointer_token, join_pointer, reading
-from codegen.manifest import SpecSource
+from codegen.pipeline.diagnostics import (
+    Diagnostics,
+    GenerationError,
+    Location,
+    escape_pointer_token,
+    join_pointer,
+    reading,
+)
+from codegen.pipeline.manifest import SpecSource
 
 MAX_DOCUMENT_BYTES = 20_000_000
 MAX_DOCUMENT_DEPTH = 128  # JSON nesting; real OpenAPI documents stay below 40

@@ -133,7 +133,7 @@ def is_identifier(name: str) -> bool:
 
 
 def ident(name: str) -> Code:
-    """An identifier, checked: names are made by codegen.names, so anything else is a generator bug."""
+    """An identifier, checked: names are made by codegen.pipeline.names, so anything else is a generator bug."""
     if not is_identifier(name):
         raise ValueError(f"{name!r} is not a valid Python identifier")
     return Code(name)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from codegen.diagnostics import GenerationError, Location, escape_pointer_token
+from codegen.pipeline.diagnostics import GenerationError, Location, escape_pointer_token
 
 Severity = Literal["breaking", "warning", "info"]
 Direction = Literal["request", "response", "none"]

@@ -5,10 +5,12 @@ from __future__ import annotations
 import difflib
 import os
 import shutil
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codegen.render import header_hash
+from codegen.pipeline.manifest import Manifest
+from codegen.pipeline.render import header_hash
 
 _IGNORED_PARTS = ("__pycache__",)
 _IGNORED_SUFFIXES = (".pyc", ".pyo")
@@ -136,3 +138,15 @@ def write(files: dict[str, str | bytes], output: Path, scopes: list[str]) -> lis
         shutil.rmtree(output / folder)
         changed.append(f"{folder}/")
     return changed
+
+
+def owned_scopes(manifest: Manifest, providers: Collection[str] | None = None) -> list[str]:
+    """What a generation owns in the output tree: the package and its pyproject.toml, or the providers' folders."""
+    if not providers:
+        return [manifest.package, "pyproject.toml"]
+    return provider_scopes(manifest, providers)
+
+
+def provider_scopes(manifest: Manifest, providers: Collection[str]) -> list[str]:
+    """The package folders of the given providers."""
+    return [f"{manifest.package}/{p.name}" for p in manifest.providers if p.name in providers]

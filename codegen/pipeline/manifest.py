@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from codegen import names
-from codegen.diagnostics import GenerationError, Location
-from codegen.ir import (
+from codegen.pipeline import names
+from codegen.pipeline.diagnostics import GenerationError, Location
+from codegen.pipeline.ir import (
     JOB_FIELDS,
     JOB_STATES,
     Auth,
@@ -218,7 +218,7 @@ def _choice(value: str, choices: tuple[str, ...], where: Location) -> str:
 
 
 def _named(value: str, valid: Callable[[str], bool], what: str, where: Location) -> str:
-    """A manifest name checked by one of codegen.names' predicates; the error names the key and the rule."""
+    """A manifest name checked by one of codegen.pipeline.names' predicates; the error names the key and the rule."""
     if not valid(value):
         raise GenerationError(where, f"{value!r} is not usable as {what}")
     return value

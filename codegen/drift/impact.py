@@ -8,12 +8,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codegen import ir
-from codegen.diagnostics import Diagnostics, GenerationError
-from codegen.fixtures import load_fixtures, schema_problems
-from codegen.manifest import Manifest
-from codegen.parse import build_api
-from codegen.render import render_files
+from codegen import generate
+from codegen.drift.fixtures import load_fixtures, schema_problems
+from codegen.pipeline import ir
+from codegen.pipeline.diagnostics import Diagnostics, GenerationError
+from codegen.pipeline.manifest import Manifest
+from codegen.pipeline.parse import build_api
 
 BUMPS = ("none", "patch", "minor", "major")
 _ANNOTATION_ONLY = frozenset({"description", "title", "examples"})  # documentation, not API
@@ -74,14 +74,12 @@ def assess(
     """Render the SDK from the vendored specs (or `base`) and from the candidates, and compare the two."""
     only = None if len(providers) == len(manifest.providers) else frozenset(providers)
     impact = Impact(version=manifest.distribution.version)
-    base_api = build_api(manifest, only, Diagnostics(), overlay=base)
     try:
-        candidate_api = build_api(manifest, only, Diagnostics(), overlay=candidates)
+        candidate_files = generate(manifest, only, overlay=candidates, verify=False)
     except GenerationError as exc:
         impact.generation_error = exc
         return impact
-    base_files = render_files(base_api, manifest.templates, shared=only is None)
-    candidate_files = render_files(candidate_api, manifest.templates, shared=only is None)
+    base_files = generate(manifest, only, overlay=base, verify=False)
     impact.files = sorted(
         p for p in base_files.keys() | candidate_files.keys() if base_files.get(p) != candidate_files.get(p)
     )
@@ -90,6 +88,9 @@ def assess(
         {p: v for p, v in candidate_files.items() if isinstance(v, str)},
     )
     if fixtures_dir is not None and fixtures_dir.is_dir():
+        # The fixtures are checked against the schemas of the IR, which generate() does not hand out: parse again.
+        base_api = build_api(manifest, only, Diagnostics(), overlay=base)
+        candidate_api = build_api(manifest, only, Diagnostics(), overlay=candidates)
         impact.fixtures, impact.fixtures_checked = broken_fixtures(fixtures_dir, base_api, candidate_api)
     return impact
 

@@ -21,8 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from codegen import ir, pycode
-from codegen.diagnostics import GenerationError, Location
+from codegen.pipeline import ir, pycode
+from codegen.pipeline.diagnostics import GenerationError, Location
 
 IMPORT_TIMEOUT = 120.0
 

@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from codegen.diagnostics import GenerationError, Location
-from codegen.manifest import Manifest, ProviderDecl, SpecSource
-from codegen.specs import read_regular
+from codegen.pipeline.diagnostics import GenerationError, Location
+from codegen.pipeline.manifest import Manifest, ProviderDecl, SpecSource
+from codegen.pipeline.specs import read_regular
 
 ORIGINS = ("transcribed", "fetched")
 LOCK_VERSION = 1

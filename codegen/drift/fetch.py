@@ -20,10 +20,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from codegen.diagnostics import Diagnostics, GenerationError, Location
-from codegen.lock import read_document, read_entries
-from codegen.manifest import FetchSettings, Manifest, ProviderDecl, SpecSource
-from codegen.specs import Document, is_supported_openapi, resolve_pointer, validate_document, validate_json_schema
+from codegen.pipeline.diagnostics import Diagnostics, GenerationError, Location
+from codegen.pipeline.lock import read_document, read_entries
+from codegen.pipeline.manifest import FetchSettings, Manifest, ProviderDecl, SpecSource
+from codegen.pipeline.specs import (
+    Document,
+    is_supported_openapi,
+    resolve_pointer,
+    validate_document,
+    validate_json_schema,
+)
 
 LOOPBACK_ENV = "CODEGEN_FETCH_ALLOW_LOOPBACK_HTTP"  # test-only: lets http://127.0.0.1 stand in for a provider
 USER_AGENT = "kling-codegen-fetch/1"

@@ -9,10 +9,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from codegen import ir, names, pycode
-from codegen.diagnostics import Diagnostics, GenerationError, Location, escape_pointer_token, join_pointer, reading
-from codegen.manifest import Manifest, OperationDecl, ProviderDecl
-from codegen.specs import (
+from codegen.pipeline import ir, names, pycode
+from codegen.pipeline.diagnostics import (
+    Diagnostics,
+    GenerationError,
+    Location,
+    escape_pointer_token,
+    join_pointer,
+    reading,
+)
+from codegen.pipeline.manifest import Manifest, OperationDecl, ProviderDecl
+from codegen.pipeline.specs import (
     MAX_SCHEMA_DEPTH,
     Document,
     load_document,
@@ -20,7 +27,7 @@ from codegen.specs import (
     validate_document,
     validate_json_schema,
 )
-from codegen.wire_schemas import inline_schema
+from codegen.pipeline.wire_schemas import inline_schema
 
 _PRIMITIVES: dict[str, ir.TypeKind] = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
 _CONSTRAINT_KEYS = (

@@ -6,7 +6,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from codegen import ir
+from codegen.pipeline import ir
 
 
 def fake_protocols(api: ir.Api) -> dict[str, Any]:

@@ -11,9 +11,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from codegen import __version__, ir, pycode, verify
-from codegen.diagnostics import GenerationError, Location, reading
-from codegen.protocols import fake_protocols
+from codegen import __version__
+from codegen.pipeline import ir, pycode, verify
+from codegen.pipeline.diagnostics import GenerationError, Location, reading
+from codegen.pipeline.protocols import fake_protocols
 
 HEADER_MARK = "inputs sha256:"
 _JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean"}

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codegen import ir
-from codegen.diagnostics import Location
-from codegen.specs import read_regular
+from codegen.pipeline import ir
+from codegen.pipeline.diagnostics import Location
+from codegen.pipeline.specs import read_regular
 
 
 @dataclass(frozen=True)

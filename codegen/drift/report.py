@@ -7,9 +7,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from codegen.changes import Comparison
-from codegen.drift import SEVERITIES, Change
-from codegen.impact import Impact
+from codegen.drift.changes import Comparison
+from codegen.drift.compare import SEVERITIES, Change
+from codegen.drift.impact import Impact
 
 FORMATS = ("text", "json", "markdown", "github")
 FAIL_ON = ("breaking", "warning", "any", "never")

@@ -7,11 +7,19 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from codegen.diagnostics import GenerationError, Location, reading
-from codegen.drift import SEVERITIES, Change, Direction, Labeller, SchemaRoot, compare_json_document, compare_openapi
-from codegen.fetch import schema_pointers
-from codegen.manifest import Manifest, ProviderDecl, SpecSource
-from codegen.specs import load_document, read_regular
+from codegen.drift.compare import (
+    SEVERITIES,
+    Change,
+    Direction,
+    Labeller,
+    SchemaRoot,
+    compare_json_document,
+    compare_openapi,
+)
+from codegen.drift.fetch import schema_pointers
+from codegen.pipeline.diagnostics import GenerationError, Location, reading
+from codegen.pipeline.manifest import Manifest, ProviderDecl, SpecSource
+from codegen.pipeline.specs import load_document, read_regular
 
 
 @dataclass
