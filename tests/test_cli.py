@@ -126,13 +126,16 @@ def test_image_to_video_sends_a_local_image(fake: FakeServer, tmp_path: Path, na
     assert (tmp_path / "out.mp4").read_bytes() == fake.app.video
 
 
-def test_status_and_cancel_follow_a_job_by_reference(fake: FakeServer, tmp_path: Path) -> None:
+def test_status_and_cancel_follow_a_job_by_reference(
+    fake: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     name = first(providers(lambda p: p.name in serving(TEXT) and can_cancel(p)), "serves text and can cancel")
     env = key_env(name, fake)
+    # Long from its creation: the job outlives the three process starts (submit, status, cancel) on a loaded machine.
+    monkeypatch.setattr(fake.app, "running", 600.0)
     submitted = kling("text-to-video", "slow", "-p", name, "--no-wait", "--json", cwd=tmp_path, env=env)
     assert submitted.returncode == 0, submitted.stderr
     ref = json.loads(submitted.stdout)["job"]
-    fake.app.jobs[(name, ref.split(":", 1)[1])].running += 60  # still running whatever the processes' start-up
     shown = kling("status", ref, "--json", cwd=tmp_path, env=env)
     assert json.loads(shown.stdout)["state"] in ("queued", "running")
     cancelled = kling("cancel", ref, cwd=tmp_path, env=env)
@@ -141,6 +144,15 @@ def test_status_and_cancel_follow_a_job_by_reference(fake: FakeServer, tmp_path:
     assert after.returncode == 1 and after.stdout.split()[:2] == [ref, "cancelled"], after.stdout
     shown = kling("status", ref, "--json", cwd=tmp_path, env=env)
     assert json.loads(shown.stdout)["state"] == "cancelled"
+
+
+def test_a_reference_without_an_id_says_so(tmp_path: Path) -> None:
+    name = providers()[0]
+    empty = kling("status", f"{name}:", cwd=tmp_path)
+    assert empty.returncode == 2 and f"[{name}] job_id: is empty" in empty.stderr, empty.stderr
+    assert "names no provider" not in empty.stderr
+    bare = kling("cancel", name, cwd=tmp_path)
+    assert bare.returncode == 2 and f"names a provider but no job: write it as {name}:<id>" in bare.stderr, bare.stderr
 
 
 def test_status_saves_the_video_of_a_finished_job(fake: FakeServer, tmp_path: Path) -> None:

@@ -137,6 +137,15 @@ def test_a_bare_job_id_needs_a_provider() -> None:
     assert parse_job_ref("abc:def", name) == (name, "abc:def")
 
 
+def test_a_reference_with_an_empty_id_says_the_id_is_empty() -> None:
+    name = providers()[0]
+    with pytest.raises(InvalidRequestError) as empty:
+        parse_job_ref(f"{name}:")
+    assert (empty.value.provider, empty.value.field) == (name, "job_id") and "is empty" in empty.value.message
+    with pytest.raises(InvalidRequestError, match=f"names a provider but no job: write it as {name}:<id>"):
+        parse_job_ref(name)
+
+
 def test_a_refused_submit_moves_to_the_next_provider(fake: FakeServer) -> None:
     # each but the last refuses in turn: a wrong key, a rate limit (after the client's own retries: none here)
     _needs(serving(TEXT), 2, "serve text-to-video")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import hashlib
 import json
@@ -41,6 +42,8 @@ def render_files(api: ir.Api, templates: Path, shared: bool = True, formatted: b
             api=api, version=version
         )
         files[f"{pkg}/py.typed"] = ""
+        for source in sorted((templates / "public").glob("*.py")):  # kling_sdk.errors, kling_sdk.types
+            files[f"{pkg}/{source.name}"] = header + source.read_text(encoding="utf-8")
         for source in sorted((templates / "runtime").iterdir()):
             if source.suffix == ".py":
                 files[f"{pkg}/_runtime/{source.name}"] = header + source.read_text(encoding="utf-8")
@@ -52,7 +55,8 @@ def render_files(api: ir.Api, templates: Path, shared: bool = True, formatted: b
             files[f"{pkg}/cli/{source.name}"] = cli_header + source.read_text(encoding="utf-8")
         files.update(render_testing(api, templates / "testing", templates_hash))
         if api.unified:
-            files[f"{pkg}/unified.py"] = render_unified(api, env, templates_hash)
+            files[f"{pkg}/unified.py"] = render_unified(api, env, templates_hash, public_names(templates))
+    public = public_names(templates)
     for provider in api.providers:
         inputs = ", ".join(provider.spec_files)
         header = _header(
@@ -73,11 +77,25 @@ def render_files(api: ir.Api, templates: Path, shared: bool = True, formatted: b
                 *(m.name for m in provider.models),
             ]
         )
+        # The public errors and types are re-exported where users look, unless a name of the provider's own takes it.
+        reexports = {module: [n for n in found if n not in exports] for module, found in public.items()}
         files[f"{base}/__init__.py"] = header + env.get_template("provider_init.py.jinja").render(
-            provider=provider, package=pkg, exports=exports
+            provider=provider, package=pkg, exports=exports, reexports=reexports
         )
     verify.compile_all(files, api)  # before formatting, so that a syntax error is explained with its spec location
     return format_python(files) if formatted else files
+
+
+def public_names(templates: Path) -> dict[str, list[str]]:
+    """The names each public module of the package (`templates/public/`: errors, types) lists in `__all__`."""
+    found: dict[str, list[str]] = {}
+    for source in sorted((templates / "public").glob("*.py")):
+        for node in ast.parse(source.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+            ):
+                found[source.stem] = [str(name) for name in ast.literal_eval(node.value)]
+    return found
 
 
 def render_testing(api: ir.Api, source_dir: Path, templates_hash: str) -> dict[str, str | bytes]:
@@ -112,7 +130,7 @@ def header_hash(text: str) -> str | None:
     return None
 
 
-def render_unified(api: ir.Api, env: Any, templates_hash: str) -> str:
+def render_unified(api: ir.Api, env: Any, templates_hash: str, public: dict[str, list[str]]) -> str:
     """The neutral task models and every provider's adapter (`kling_sdk/unified.py`)."""
     mappings = {p.name: [p.class_name, *(dataclasses.asdict(m) for m in p.unified)] for p in api.providers}
     tasks = [dataclasses.asdict(t) for t in api.unified]
@@ -124,6 +142,7 @@ def render_unified(api: ir.Api, env: Any, templates_hash: str) -> str:
         providers=api.providers,
         task_of={t.id: t for t in api.unified},
         annotation=_unified_annotation,
+        public=public,
     )
     return header + text
 
@@ -269,7 +288,10 @@ def render_models(provider: ir.Provider, template_dir: Path, package: str) -> st
     aliases = {f"{m.name}.{f.wire_name}": f.name for m in provider.models for f in m.fields if f.name != f.wire_name}
     extra: defaultdict[str, dict[str, Any]] = defaultdict(dict)
     for m in provider.models:
-        extra[m.name] = {"kling_doc": pycode.doc(m.description, 4), **(_class_vars(m) if m.role == "request" else {})}
+        extra[m.name] = {
+            "kling_doc": pycode.doc(m.description, 4),
+            **(_class_vars(m, provider.name) if m.role == "request" else {}),
+        }
     docstring = f'"""Request and response models of {pycode.doc(provider.title)} for Kling 2.6 Pro."""'
     try:
         out = dcg.generate(
@@ -304,12 +326,13 @@ def render_models(provider: ir.Provider, template_dir: Path, package: str) -> st
     return out
 
 
-def _class_vars(model: ir.Model) -> dict[str, str]:
+def _class_vars(model: ir.Model, provider: str) -> dict[str, str]:
     non_nullable = sorted(f.name for f in model.fields if not f.required and not f.nullable and not f.constant)
     constants = sorted(f.name for f in model.fields if f.constant)
     return {
         "kling_non_nullable": _set_literal(non_nullable),
         "kling_wire_constants": _set_literal(constants),
+        "kling_provider": pycode.pystr(provider),  # who an InvalidRequestError of this model names
     }
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from kling_sdk import PROVIDER_TITLES
@@ -158,7 +159,7 @@ def make_kling(providers: list[str], base_url: str | None, rate_limit_wait: floa
 
 def fail(code: ExitCode, message: str) -> NoReturn:
     """Print `message` and stop with `code`."""
-    err.print(f"[bold red]error:[/bold red] {message}", highlight=False)
+    err.print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False)  # "[fal] ..." is text, not markup
     raise Stop(code)
 
 
@@ -367,8 +368,8 @@ def job_client(ref: str, provider: list[str] | None, base_url: str | None) -> tu
     default = provider[0] if provider and len(provider) == 1 else None
     try:
         name, job_id = parse_job_ref(ref, default)
-    except InvalidRequestError as exc:
-        fail(ExitCode.USAGE, exc.message)
+    except InvalidRequestError as exc:  # a job id it cannot be names its provider and field
+        fail(ExitCode.USAGE, exc.message if exc.field == "job" else str(exc))
     kling = make_kling([name], base_url)
     try:
         return kling, kling.job(f"{name}:{job_id}")

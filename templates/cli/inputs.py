@@ -7,8 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
+from kling_sdk._runtime.errors import InvalidRequestError
 from kling_sdk._runtime.jobs import PollPolicy
 from kling_sdk.unified import TASKS, Request
 
@@ -33,9 +32,8 @@ def neutral_request(data: Mapping[str, Any], base: Path) -> Request:
             values[key] = path
     try:
         return TASKS[task](**values)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False)[0]
-        raise ValueError(f"{'.'.join(str(p) for p in first['loc']) or task}: {first['msg']}") from None
+    except InvalidRequestError as exc:
+        raise ValueError(f"{exc.field}: {exc.message}") from None
 
 
 def poll_every(seconds: float | None) -> PollPolicy | None:

@@ -1,27 +1,4 @@
-"""Typed errors, normalised across providers.
-
-    KlingError
-    ├── MissingApiKeyError
-    ├── InvalidRequestError           rejected locally before any network call; names the field
-    ├── UnsupportedOperationError     the provider has no such operation (e.g. no cancel endpoint)
-    ├── APIError                      provider, message, request_id
-    │   ├── APIStatusError            status_code, code, body
-    │   │   ├── BadRequestError       400/422, with the provider's field details
-    │   │   ├── AuthenticationError   401
-    │   │   ├── PermissionDeniedError 403 (permissions, credits)
-    │   │   ├── NotFoundError         404
-    │   │   ├── ConflictError         409
-    │   │   ├── RateLimitError        429, retry_after
-    │   │   └── ServerError           5xx
-    │   ├── APIConnectionError        the request may not have reached the provider
-    │   │   └── APITimeoutError
-    │   ├── SubmitOutcomeUnknownError a paid submit may have been accepted; never resubmitted blindly
-    │   └── JobNotFinishedError       result() of a job that is still queued or running (state, raw_status)
-    ├── GenerationFailedError         the job ran and failed (provider code, message, retryable)
-    │   └── JobCancelledError         the job was cancelled
-    ├── JobDeadlineExceededError      the job did not finish before the caller's deadline
-    ├── NoProviderAcceptedError       every provider of a preference list refused the submit (nothing was accepted)
-    └── DownloadError                 the video could not be saved completely
+"""Typed errors, normalised across providers; `kling_sdk.errors` is their public home and draws the tree.
 
 No error ever carries the API key: `KlingError` passes its message and every attribute it is given through
 `redact` (raw, JSON-escaped and URL-encoded forms), whichever subclass or call site built it.

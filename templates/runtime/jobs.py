@@ -193,6 +193,21 @@ class Progress:
     logs: tuple[str, ...] = ()
     source: Literal["submit", "poll", "stream"] = "poll"
 
+    def __repr__(self) -> str:
+        # Readable as `on_progress=print` shows it: elapsed to a tenth of a second, only the facts that are there.
+        shown = [f"job_id={self.job_id!r}", f"state={self.state!r}", f"raw_status={self.raw_status!r}"]
+        shown.append(f"elapsed={self.elapsed:.1f}")
+        if self.queue_position is not None:
+            shown.append(f"queue_position={self.queue_position}")
+        if self.logs:  # a provider's log grows with the job: the last lines tell where it is
+            shown.append(
+                f"logs={self.logs!r}"
+                if len(self.logs) <= 2
+                else f"logs=(…{len(self.logs)} lines, last {self.logs[-1]!r})"
+            )
+        shown.append(f"source={self.source!r}")
+        return f"Progress({', '.join(shown)})"
+
 
 ProgressCallback = Callable[[Progress], object]
 
