@@ -233,7 +233,7 @@ def test_providers_lists_capabilities(capsys: pytest.CaptureFixture[str], monkey
     monkeypatch.setenv("COLUMNS", "160")
     assert main(["providers", "--json"]) == 0
     table = json.loads(capsys.readouterr().out)
-    for name in providers(lambda p: p.unified):
+    for name in providers(has_mapping):
         for task in (TEXT, IMAGE):
             assert (task in table[name]) is (name in serving(task))
             if task in table[name]:

@@ -34,7 +34,7 @@ from kling_sdk.unified import TASKS, capabilities, to_wire
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUESTS = json.loads((ROOT / "tests" / "unified" / "requests.json").read_text())["requests"]
-MAPPED = providers(lambda p: p.unified)
+MAPPED = providers(has_mapping)
 CASES = [(data["request"], name, data["body"]) for name in MAPPED for data in provider_data(name, "unified")]
 NEUTRAL = {task.task: task for task in MANIFEST.unified}  # task id -> its neutral parameters
 

@@ -63,12 +63,16 @@ class Diagnostics:
     items: list[Diagnostic] = field(default_factory=list)
 
     def warn(self, location: Location, message: str) -> None:
-        """Record a warning."""
-        self.items.append(Diagnostic("warning", location, _bounded(message)))
+        """Record a warning (once: each model a provider serves reads its shared operations again)."""
+        self._add(Diagnostic("warning", location, _bounded(message)))
 
     def info(self, location: Location, message: str) -> None:
-        """Record an informational note."""
-        self.items.append(Diagnostic("info", location, _bounded(message)))
+        """Record an informational note (once)."""
+        self._add(Diagnostic("info", location, _bounded(message)))
+
+    def _add(self, item: Diagnostic) -> None:
+        if item not in self.items:
+            self.items.append(item)
 
 
 MAX_MESSAGE = 400

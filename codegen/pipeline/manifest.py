@@ -25,6 +25,7 @@ from codegen.pipeline.ir import (
     ImageRule,
     JobDecl,
     LookupDecl,
+    NeutralModel,
     NotReached,
     StreamDecl,
     UnifiedField,
@@ -34,12 +35,16 @@ from codegen.pipeline.ir import (
 )
 
 OPERATION_KINDS = ("submit", "status", "result", "cancel", "list")
+# What a provider does for every model (its job protocol), and what a model it serves declares for itself.
+PROVIDER_KINDS = ("status", "cancel", "list")
+MODEL_KINDS = ("submit", "result", "list")
 HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 SPEC_FORMATS = ("openapi", "json")
 FILE_MODES = ("url", "data_uri", "upload")
 IMAGE_FORMATS = ("png", "jpeg", "webp", "gif")
 URL_SCHEMES = ("https", "http", "data")  # what an image URL may be; the SDK refuses file:, javascript:, ...
 FAKE_VALIDATION = ("submit", "deferred")
+FAKE_LISTINGS = ("all", "active")  # what a job list without its filter shows
 FAKE_DOCUMENTS = (
     "submit", "status", "result", "cancel", "list", "upload", "event_succeeded", "event_failed",
     *(f"status_{state}" for state in JOB_STATES),
@@ -53,7 +58,6 @@ FETCH_AUTH = ("none", "optional", "required")
 UNIFIED_TYPES: dict[str, type | tuple[type, ...]] = {
     "str": str, "int": int, "float": (int, float), "bool": bool, "list[str]": list, "file": str,
 }  # fmt: skip
-UNIFIED_CASTS = ("str", "int")
 OVERRIDE_CONSTRAINTS = {"max_items": "maxItems", "min_items": "minItems", "max_length": "maxLength"}
 
 
@@ -102,6 +106,18 @@ class OperationDecl:
     response: str | None
     body: tuple[str, ...]
     constants: tuple[tuple[str, Any], ...]
+    model: str | None = None  # the neutral model whose table declares it; None: a provider-level operation
+    body_properties: tuple[tuple[str, str], ...] = ()  # (body property, "spec#/pointer" of its schema)
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A model one provider serves (`[providers.<name>.models.<id>]`): the provider's id for it and its mapping."""
+
+    model: str  # the neutral model id
+    id: str  # the provider's own name for the model (docs, help texts)
+    unified: tuple[UnifiedMapping, ...]
+    table_hash: str
 
 
 @dataclass(frozen=True)
@@ -135,7 +151,7 @@ class ProviderDecl:
     table_hash: str
     fake: FakeDecl | None = None
     fetch: FetchDecl = FetchDecl()
-    unified: tuple[UnifiedMapping, ...] = ()
+    models: tuple[ServedModel, ...] = ()  # the models it serves, in declaration order
 
     def spec(self, spec_id: str) -> SpecSource:
         """The spec source with this id."""
@@ -143,6 +159,17 @@ class ProviderDecl:
             if spec.id == spec_id:
                 return spec
         raise KeyError(spec_id)
+
+    def served(self, model: str) -> ServedModel:
+        """The provider's table for a neutral model it serves."""
+        for served in self.models:
+            if served.model == model:
+                return served
+        raise KeyError(model)
+
+    def unit_operations(self, model: str) -> tuple[OperationDecl, ...]:
+        """The operations of one (provider, model) client: the provider's own and the model's."""
+        return tuple(op for op in self.operations if op.model in (None, model))
 
 
 @dataclass(frozen=True)
@@ -159,6 +186,20 @@ class Manifest:
     fetch: FetchSettings = FetchSettings()
     unified: tuple[UnifiedTask, ...] = ()
     distribution: Distribution = field(default_factory=lambda: Distribution("kling-sdk", "0.0.0", ""))
+    models: tuple[NeutralModel, ...] = ()
+    default_model: str | None = None
+
+    def model(self, model_id: str) -> NeutralModel:
+        """The neutral model with this id."""
+        for model in self.models:
+            if model.id == model_id:
+                return model
+        raise KeyError(model_id)
+
+    def default_of(self, provider: ProviderDecl) -> str:
+        """A provider's default model: the manifest's default where it serves it, else its first."""
+        served = [m.model for m in provider.models]
+        return self.default_model if self.default_model in served else served[0]
 
     def provider(self, name: str) -> ProviderDecl:
         """The provider with this name."""
@@ -246,8 +287,11 @@ def _strings(values: list[Any], where: Location) -> tuple[str, ...]:
     return tuple(values)
 
 
-def _load_operation(data: Any, where: Location, spec_ids: set[str]) -> OperationDecl:
+def _load_operation(data: Any, where: Location, spec_ids: set[str], model: str | None) -> OperationDecl:
     t = _Table(data, where)
+    properties_t = t.table("body_properties", {})
+    body_properties = tuple((name, properties_t.get(name, str)) for name in properties_t.data)
+    properties_t.done()
     op = OperationDecl(
         name=_named(t.get("name", str), names.is_method_name, _METHOD, where.child("name")),
         kind=_choice(t.get("kind", str), OPERATION_KINDS, where.child("kind")),
@@ -260,13 +304,22 @@ def _load_operation(data: Any, where: Location, spec_ids: set[str]) -> Operation
         response=_optional_class(t, "response"),
         body=_strings(t.get("body", list, []), where.child("body")),
         constants=tuple(sorted(t.get("constants", dict, {}).items())),
+        model=model,
+        body_properties=body_properties,
     )
     t.done()
+    kinds = PROVIDER_KINDS if model is None else MODEL_KINDS
+    if op.kind not in kinds:
+        home = "the provider's" if op.kind in PROVIDER_KINDS else "a model's ([providers.<name>.models.<id>])"
+        raise GenerationError(where.child("kind"), f"a {op.kind} operation belongs to {home} operations")
     if op.spec not in spec_ids:
         raise GenerationError(where.child("spec"), f"unknown spec id {op.spec!r}")
     for ref in op.body:
         if ref.split("#", 1)[0] not in spec_ids:
             raise GenerationError(where.child("body"), f"{ref!r} names an unknown spec id")
+    for name, ref in op.body_properties:
+        if ref.split("#", 1)[0] not in spec_ids or "#" not in ref:
+            raise GenerationError(where.child("body_properties", name), f"{ref!r} is not `<spec id>#<pointer>`")
     if op.kind == "submit" and not op.request:
         raise GenerationError(where, "a submit operation needs `request` (the request model's class name)")
     return op
@@ -277,7 +330,7 @@ def _optional_class(t: _Table, key: str) -> str | None:
     return None if value is None else _named(value, names.is_class_name, _CLASS, t.where.child(key))
 
 
-def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
+def _load_provider(name: str, data: Any, where: Location, models: dict[str, NeutralModel]) -> ProviderDecl:
     _named(name, names.is_module_name, _MODULE, where)
     t = _Table(data, where)
     auth_t = t.table("auth")
@@ -311,12 +364,14 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
         s.done()
     specs_t.done()
     spec_ids = {s.id for s in specs}
-    operations = tuple(
-        _load_operation(op, where.child("operations", i), spec_ids) for i, op in enumerate(t.get("operations", list))
+    own = tuple(
+        _load_operation(op, where.child("operations", i), spec_ids, None)
+        for i, op in enumerate(t.get("operations", list, []))
     )
-    op_names = [op.name for op in operations]
+    op_names = [op.name for op in own]
     if len(set(op_names)) != len(op_names):
         raise GenerationError(where.child("operations"), "operation names must be unique")
+    served, model_ops = _load_served_models(t.table("models"), spec_ids, own, models)
     overrides_t = t.table("overrides", {})
     overrides = []
     for target in overrides_t.data:
@@ -338,7 +393,6 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
     files, images = _load_inputs(t.table("inputs", {}))
     fake = _load_fake(t.table("fake"), jobs) if "fake" in t.data else None
     fetch = _load_fetch(t.table("fetch", {}))
-    unified = _load_unified_mappings(t.table("unified", {}))
     rename = t.get("rename", dict, {})
     for key, value in rename.items():
         if not isinstance(value, str):
@@ -353,7 +407,7 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
         auth=auth,
         errors=errors,
         specs=tuple(specs),
-        operations=operations,
+        operations=own + model_ops,
         rename=tuple(sorted(rename.items())),
         overrides=tuple(overrides),
         jobs=jobs,
@@ -361,11 +415,10 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
         images=images,
         fake=fake,
         fetch=fetch,
-        unified=unified,
-        # The fake's templates, the fetch settings and the neutral mapping do not shape this provider's client.
-        table_hash=hashlib.sha256(
-            json.dumps(_without(data, "fake", "fetch", "unified"), sort_keys=True).encode()
-        ).hexdigest(),
+        models=served,
+        # The fake's templates and the fetch settings do not shape this provider's clients; each model's table
+        # shapes only its own (its hash is the model's).
+        table_hash=_hash(_without(data, "fake", "fetch", "models")),
     )
     t.done()
     return provider
@@ -418,6 +471,57 @@ def _load_fetch(t: _Table) -> FetchDecl:
     return decl
 
 
+def _load_served_models(
+    t: _Table, spec_ids: set[str], own: tuple[OperationDecl, ...], models: dict[str, NeutralModel]
+) -> tuple[tuple[ServedModel, ...], tuple[OperationDecl, ...]]:
+    """`[providers.<name>.models.<id>]`: each model the provider serves, with its operations and neutral mapping."""
+    if not t.data:
+        raise GenerationError(t.where, "a provider serves at least one model")
+    served = []
+    operations: list[OperationDecl] = []
+    for model in t.data:
+        where = t.where.child(model)
+        if model not in models:
+            raise GenerationError(where, f"unknown model {model!r} (declared in [models]: {', '.join(models) or 'none'})")
+        m = t.table(model)
+        ops = tuple(
+            _load_operation(op, where.child("operations", i), spec_ids, model)
+            for i, op in enumerate(m.get("operations", list))
+        )
+        names_here = [op.name for op in own + ops]
+        if len(set(names_here)) != len(names_here):
+            raise GenerationError(
+                where.child("operations"), "operation names must be unique among the provider's and the model's"
+            )
+        submits = [op.task for op in ops if op.kind == "submit"]
+        if None in submits or len(set(submits)) != len(submits):
+            raise GenerationError(
+                where.child("operations"), "each submit operation of a model needs its own `task` (one per task)"
+            )
+        results = [op.task for op in ops if op.kind == "result"]
+        if len(results) > 1 and (None in results or len(set(results)) != len(results)):
+            raise GenerationError(where.child("operations"), "several result operations need distinct `task`s")
+        if not any(op.kind == "submit" for op in ops):
+            raise GenerationError(where.child("operations"), "a model needs at least one submit operation")
+        served.append(
+            ServedModel(
+                model=model,
+                id=m.get("id", str),
+                unified=_load_unified_mappings(m.table("unified", {})),
+                table_hash=_hash(_without(m.data, "unified")),
+            )
+        )
+        m.done()
+        operations.extend(ops)
+    t.used.update(t.data)
+    t.done()
+    return tuple(served), tuple(operations)
+
+
+def _hash(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
 def _load_unified_mappings(t: _Table) -> tuple[UnifiedMapping, ...]:
     mappings = []
     for task_id in t.data:
@@ -425,16 +529,13 @@ def _load_unified_mappings(t: _Table) -> tuple[UnifiedMapping, ...]:
         fields_t = m.table("fields")
         fields = []
         for param in fields_t.data:
-            value = fields_t.get(param, (str, dict))
-            if isinstance(value, str):
-                fields.append(UnifiedField(param, value))
-                continue
-            f = fields_t.table(param)
-            cast = f.get("as", str, None)
-            if cast is not None:
-                _choice(cast, UNIFIED_CASTS, f.where.child("as"))
-            fields.append(UnifiedField(param, f.get("wire", str), cast))
-            f.done()
+            pointer = fields_t.get(param, str)
+            if not pointer.startswith("/") or pointer == "/":
+                raise GenerationError(
+                    fields_t.where.child(param),
+                    f"{pointer!r} is not a JSON pointer into the request body (e.g. \"/prompt\", \"/input/prompt\")",
+                )
+            fields.append(UnifiedField(param, pointer))
         fields_t.done()
         mappings.append(UnifiedMapping(task=task_id, operation=m.get("operation", str), fields=tuple(fields)))
         m.done()
@@ -557,8 +658,8 @@ def _load_jobs(t: _Table, names: list[str]) -> JobDecl:
         match_t = lt.table("match")
         lookup = LookupDecl(
             operation=_operation_refs(lt, "operation", names, str),
-            query=lt.get("query", str),
-            values=_strings(lt.get("values", list), lt.where.child("values")),
+            query=lt.get("query", str, None),
+            values=_strings(lt.get("values", list, []), lt.where.child("values")),
             items=_pointers(lt, "items"),
             id=_pointers(lt, "id"),
             match=tuple((name, match_t.get(name, str)) for name in match_t.data),
@@ -569,12 +670,12 @@ def _load_jobs(t: _Table, names: list[str]) -> JobDecl:
         lt.done()
         if not lookup.match:
             raise GenerationError(match_t.where, "a lookup must match at least one request field")
+        if (lookup.query is None) != (not lookup.values):
+            raise GenerationError(lt.where, "`query` and `values` go together: the filter and each value to list")
         if lookup.listing_delay < 0:
             raise GenerationError(lt.where.child("listing_delay"), "must not be negative")
-    results = _operation_refs(t, "result_operations", names, list, [])
     decl = JobDecl(
         status_operation=_operation_refs(t, "status_operation", names, str),
-        result_operations=_strings(results, t.where.child("result_operations")),
         cancel_operation=_operation_refs(t, "cancel_operation", names, str, None),
         states=states,
         fields=fields,
@@ -678,6 +779,8 @@ def _load_fake(t: _Table, jobs: JobDecl | None) -> FakeDecl:
         id=t.get("id", str),
         validation=_choice(t.get("validation", str, "submit"), FAKE_VALIDATION, t.where.child("validation")),
         pending_status=t.get("pending_status", int, 200),
+        submit_status=t.get("submit_status", int, 200),
+        list_unfiltered=_choice(t.get("list_unfiltered", str, "all"), FAKE_LISTINGS, t.where.child("list_unfiltered")),
         statuses=statuses,
         failure=t.get("failure", dict),
         documents=dict(documents.data),
@@ -724,15 +827,20 @@ def load(path: Path) -> Manifest:
         ),
     )
     gen.done()
+    models, default_model = _load_models(top.table("models", {}))
     providers_t = top.table("providers")
     providers = tuple(
-        _load_provider(name, providers_t.data[name], providers_t.where.child(name)) for name in providers_t.data
+        _load_provider(name, providers_t.data[name], providers_t.where.child(name), models)
+        for name in providers_t.data
     )
     providers_t.used.update(providers_t.data)
     providers_t.done()
     fetch = _load_fetch_settings(top.table("fetch", {}))
     unified = _load_unified_tasks(top.table("unified", {}))
     top.done()
+    for model in models:
+        if not any(model in (m.model for m in p.models) for p in providers):
+            raise GenerationError(where.child("models", model), f"no provider serves {model!r}")
     return Manifest(
         path=path,
         root=root,
@@ -744,7 +852,33 @@ def load(path: Path) -> Manifest:
         fetch=fetch,
         unified=unified,
         distribution=distribution,
+        models=tuple(models.values()),
+        default_model=default_model,
     )
+
+
+def _load_models(t: _Table) -> tuple[dict[str, NeutralModel], str | None]:
+    """`[models]`: the neutral model ids, each with its title; the first marked `default = true` is the default."""
+    models: dict[str, NeutralModel] = {}
+    default = None
+    for model_id in t.data:
+        m = t.table(model_id)
+        module = names.model_module(model_id)
+        if not names.is_module_name(module):
+            raise GenerationError(m.where, f"{model_id!r} gives the module name {module!r}, which is not usable")
+        clash = next((other.id for other in models.values() if other.module == module), None)
+        if clash is not None:
+            raise GenerationError(m.where, f"{model_id!r} and {clash!r} both give the module name {module!r}")
+        models[model_id] = NeutralModel(id=model_id, title=_named(m.get("title", str), _is_summary,
+                                                              "one line of printable text", m.where.child("title")),
+                                     module=module)  # fmt: skip
+        if m.get("default", bool, False) and default is None:
+            default = model_id
+        m.done()
+    t.done()
+    if models and default is None:
+        raise GenerationError(t.where, "mark one model `default = true`: requests that name none use it")
+    return models, default
 
 
 def _is_distribution_name(text: str) -> bool:

@@ -121,20 +121,33 @@ def _walk(data: Any) -> Iterator[tuple[str, Any, int]]:
 
 @dataclass(frozen=True)
 class Document:
-    """A parsed vendored document and where it came from."""
+    """A parsed vendored document and where it came from.
+
+    `data` is the document itself; `base` is where it sits in the vendored file: "" for a file that is the
+    document, the spec's `extract` pointer for a file that is the provider's whole answer (a catalogue entry
+    vendored byte for byte). Pointers into `data` are document pointers; `at()` gives their place in the file.
+    """
 
     source: SpecSource
     data: Any
     sha256: str
+    base: str = ""
 
     @property
     def location(self) -> Location:
         """The document root."""
-        return Location(self.source.path)
+        return Location(self.source.path, self.base)
+
+    def at(self, pointer: str) -> Location:
+        """Where a document pointer sits in the vendored file."""
+        return Location(self.source.path, self.base + pointer)
 
     def resolve(self, pointer: str) -> Any:
         """The node at `pointer`; a dangling pointer is an error naming file and pointer."""
-        return resolve_pointer(self.data, pointer, self.location)
+        try:
+            return resolve_pointer(self.data, pointer, Location(self.source.path))
+        except GenerationError as exc:
+            raise GenerationError(self.at(pointer), exc.message) from None
 
 
 def resolve_pointer(data: Any, pointer: str, where: Location) -> Any:
@@ -165,12 +178,17 @@ def load_document(source: SpecSource, root: Path, raw: bytes | None = None) -> D
         raise GenerationError(Location(source.path), f"larger than the {MAX_DOCUMENT_BYTES}-byte limit")
     with reading(Location(source.path)):
         data = parse_json(raw, Location(source.path))
+    base = ""
+    if source.extract is not None and not (isinstance(data, dict) and "openapi" in data):
+        # The provider's whole answer, vendored as it came: the document is the part `extract` names.
+        base = source.extract
+        data = resolve_pointer(data, base, Location(source.path))
     if source.format == "openapi" and not is_supported_openapi(data):
         version = data.get("openapi") if isinstance(data, dict) else None
         raise GenerationError(
-            Location(source.path, "/openapi"), f"unsupported OpenAPI version {version!r} (3.0.x and 3.1.x are)"
+            Location(source.path, base + "/openapi"), f"unsupported OpenAPI version {version!r} (3.0.x and 3.1.x are)"
         )
-    return Document(source=source, data=data, sha256=hashlib.sha256(raw).hexdigest())
+    return Document(source=source, data=data, sha256=hashlib.sha256(raw).hexdigest(), base=base)
 
 
 def is_supported_openapi(data: Any) -> bool:
@@ -193,7 +211,7 @@ def _validate_openapi(doc: Document, diagnostics: Diagnostics) -> None:
     base = OpenAPIV31SpecValidator if str(doc.data["openapi"]).startswith("3.1") else OpenAPIV30SpecValidator
     local, refused = local_only(doc.data)
     for pointer, message in refused:
-        diagnostics.warn(Location(doc.source.path, pointer), message)
+        diagnostics.warn(doc.at(pointer), message)
     validator_cls = type("LocalOnly" + base.__name__, (base,), {"resolver_handlers": _RefuseEveryScheme()})
     try:
         errors = list(validator_cls(local).iter_errors())
@@ -204,7 +222,7 @@ def _validate_openapi(doc: Document, diagnostics: Diagnostics) -> None:
         detail = _most_specific(error)
         pointer = "".join("/" + escape_pointer_token(t) for t in detail.absolute_path)
         diagnostics.warn(
-            Location(doc.source.path, pointer), f"not valid OpenAPI {doc.data['openapi']}: {detail.message}"
+            doc.at(pointer), f"not valid OpenAPI {doc.data['openapi']}: {detail.message}"
         )
 
 
@@ -295,6 +313,6 @@ def schema_ref_target(doc: Document, ref: str, where: Location) -> tuple[str, An
         raise GenerationError(where, f"unsupported $ref {ref!r}: only local references ('#/...') are supported")
     pointer = ref[1:]
     try:
-        return pointer, resolve_pointer(doc.data, pointer, doc.location)
+        return pointer, resolve_pointer(doc.data, pointer, Location(doc.source.path))
     except GenerationError:
         raise GenerationError(where, f"dangling $ref {ref!r}: nothing at that pointer in {doc.source.path}") from None

@@ -23,7 +23,7 @@ MAX_INLINED_NODES = 100_000  # a document whose $refs fan out (each used twice, 
 def inline_schema(doc: Document, pointer: str) -> Any:
     """The schema at `pointer` in `doc`, with every local `$ref` replaced by its target."""
     budget = [MAX_INLINED_NODES]
-    return _inline(doc, doc.resolve(pointer), Location(doc.source.path, pointer), (), budget)
+    return _inline(doc, doc.resolve(pointer), doc.at(pointer), (), budget)
 
 
 def _inline(doc: Document, node: Any, where: Location, stack: tuple[str, ...], budget: list[int]) -> Any:
@@ -48,7 +48,7 @@ def _inline(doc: Document, node: Any, where: Location, stack: tuple[str, ...], b
             return {}
         pointer, target = schema_ref_target(doc, ref, where.child("$ref"))
         siblings = {k: v for k, v in node.items() if k != "$ref"}
-        resolved = _inline(doc, target, Location(doc.source.path, pointer), (*stack, ref), budget)
+        resolved = _inline(doc, target, doc.at(pointer), (*stack, ref), budget)
         if _validating(siblings):
             return {"allOf": [resolved], **_inline(doc, siblings, where, stack, budget)}
         return resolved

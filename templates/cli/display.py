@@ -21,7 +21,7 @@ from kling_sdk._runtime.jobs import Job
 from kling_sdk._runtime.jobs import Progress as JobProgress
 from kling_sdk.unified import job_ref
 
-__all__ = ["JobDisplay", "describe"]
+__all__ = ["JobDisplay", "allowed_text", "describe"]
 
 
 def describe(state: str, queue_position: int | None = None) -> str:
@@ -99,3 +99,26 @@ class JobDisplay:
     def _describe(self, text: str) -> None:
         if self._bar is not None and self._task is not None:
             self._bar.update(self._task, description=text)
+
+
+def allowed_text(limits: Any) -> str:
+    """What a model allows for a parameter, briefly: " 3-15", " 5|10", " 0-1", " (<= 2500 chars)", or nothing."""
+    if isinstance(limits, list):
+        whole = all(isinstance(v, int) and not isinstance(v, bool) for v in limits)
+        if whole and len(limits) > 2 and sorted(limits) == list(range(min(limits), max(limits) + 1)):
+            return f" {min(limits)}-{max(limits)}"
+        return " " + "|".join(str(v) for v in limits)
+    if isinstance(limits, dict):
+        parts = []
+        if "minimum" in limits or "maximum" in limits:
+            parts.append(f"{_number(limits.get('minimum'))}-{_number(limits.get('maximum'))}")
+        if "max_length" in limits:
+            parts.append(f"<= {limits['max_length']} chars")
+        if "max_items" in limits:
+            parts.append(f"<= {limits['max_items']} items")
+        return " " + ", ".join(parts) if parts else ""
+    return ""
+
+
+def _number(value: Any) -> str:
+    return "" if value is None else f"{value:g}"
