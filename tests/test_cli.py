@@ -13,6 +13,7 @@ from conftest import API_KEY, find_leaks
 from manifest_support import (
     base_url_env,
     can_cancel,
+    has_mapping,
     not_serving,
     provider,
     providers,

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from conftest import API_KEY, call
 from manifest_support import (
+    has_mapping,
     neutral_base,
     neutral_params,
     neutral_value,

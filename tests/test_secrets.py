@@ -19,6 +19,7 @@ import conftest
 import httpx
 import pytest
 from conftest import API_KEY, ROOT, Recorder, call, find_leaks, make_client, secret_forms, texts_to_scan
+from manifest_support import has_mapping
 from test_boundary import PROVIDERS, TARGETS, body_with, client_class
 
 from kling_sdk._runtime.errors import GenerationFailedError, KlingError
@@ -74,7 +75,7 @@ def test_clients_hold_the_key_only_in_a_secret(provider: str, is_async: bool) ->
 def test_kling_holds_its_keys_only_in_secrets() -> None:
     from kling_sdk.unified import AsyncKling, Kling
 
-    names = [p for p in PROVIDERS if PROVIDERS[p].unified]
+    names = [p for p in PROVIDERS if has_mapping(PROVIDERS[p])]
     for cls in (Kling, AsyncKling):
         kling = cls(names, api_keys=dict.fromkeys(names, API_KEY))
         clients = [kling.client(name) for name in names]

@@ -18,6 +18,7 @@ from manifest_support import (
     all_tasks,
     client_class,
     fixture_for,
+    has_mapping,
     neutral_base,
     neutral_value,
     plain_schema,
