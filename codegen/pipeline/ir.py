@@ -43,6 +43,7 @@ class Field:
     default: Json = None
     constant: bool = False
     source: str = field(default="", compare=False)
+    image_limits: tuple[tuple[str, float], ...] = ()  # (ImageRule attribute, value) the spec states for the field
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,14 @@ class FileTransport:
 
 
 @dataclass(frozen=True)
+class ImageLimits:
+    """Where a spec states image limits itself: an extension object on the field and its keys, per rule limit."""
+
+    extension: str
+    keys: tuple[tuple[str, str], ...]  # (ImageRule attribute, key inside the extension object)
+
+
+@dataclass(frozen=True)
 class ImageRule:
     """Limits checked locally on an image input before anything is sent."""
 
@@ -264,6 +273,7 @@ class Unit:
     spec_files: tuple[str, ...]
     inputs_hash: str
     adapters: tuple[Adapter, ...] = ()
+    images: tuple[ImageRule, ...] = ()  # the provider's image rules with the limits this model's specs state
 
     @property
     def result_operations(self) -> tuple[str, ...]:

@@ -22,6 +22,7 @@ from codegen.pipeline.ir import (
     FailedJobAnswer,
     FakeDecl,
     FileTransport,
+    ImageLimits,
     ImageRule,
     JobDecl,
     LookupDecl,
@@ -149,6 +150,7 @@ class ProviderDecl:
     files: FileTransport
     images: tuple[ImageRule, ...]
     table_hash: str
+    image_limits: ImageLimits | None = None  # image limits the specs state on the fields themselves
     fake: FakeDecl | None = None
     fetch: FetchDecl = FetchDecl()
     models: tuple[ServedModel, ...] = ()  # the models it serves, in declaration order
@@ -390,7 +392,7 @@ def _load_provider(name: str, data: Any, where: Location, models: dict[str, Neut
         o.done()
     overrides_t.done()
     jobs = _load_jobs(t.table("jobs"), op_names) if "jobs" in t.data else None
-    files, images = _load_inputs(t.table("inputs", {}))
+    files, images, image_limits = _load_inputs(t.table("inputs", {}))
     fake = _load_fake(t.table("fake"), jobs) if "fake" in t.data else None
     fetch = _load_fetch(t.table("fetch", {}))
     rename = t.get("rename", dict, {})
@@ -413,6 +415,7 @@ def _load_provider(name: str, data: Any, where: Location, models: dict[str, Neut
         jobs=jobs,
         files=files,
         images=images,
+        image_limits=image_limits,
         fake=fake,
         fetch=fetch,
         models=served,
@@ -482,7 +485,9 @@ def _load_served_models(
     for model in t.data:
         where = t.where.child(model)
         if model not in models:
-            raise GenerationError(where, f"unknown model {model!r} (declared in [models]: {', '.join(models) or 'none'})")
+            raise GenerationError(
+                where, f"unknown model {model!r} (declared in [models]: {', '.join(models) or 'none'})"
+            )
         m = t.table(model)
         ops = tuple(
             _load_operation(op, where.child("operations", i), spec_ids, model)
@@ -533,7 +538,7 @@ def _load_unified_mappings(t: _Table) -> tuple[UnifiedMapping, ...]:
             if not pointer.startswith("/") or pointer == "/":
                 raise GenerationError(
                     fields_t.where.child(param),
-                    f"{pointer!r} is not a JSON pointer into the request body (e.g. \"/prompt\", \"/input/prompt\")",
+                    f'{pointer!r} is not a JSON pointer into the request body (e.g. "/prompt", "/input/prompt")',
                 )
             fields.append(UnifiedField(param, pointer))
         fields_t.done()
@@ -699,7 +704,11 @@ def _string_table(t: _Table, key: str) -> tuple[tuple[str, str], ...]:
     return tuple(table.items())
 
 
-def _load_inputs(t: _Table) -> tuple[FileTransport, tuple[ImageRule, ...]]:
+# The limits an image rule has; a spec's own extension object may state any of them (`inputs.image_limits`).
+IMAGE_LIMIT_KEYS = ("max_bytes", "min_width", "min_height", "min_aspect", "max_aspect")
+
+
+def _load_inputs(t: _Table) -> tuple[FileTransport, tuple[ImageRule, ...], ImageLimits | None]:
     mode = _choice(t.get("files", str, "url"), FILE_MODES, t.where.child("files"))
     schemes_where = t.where.child("url_schemes")
     schemes = _strings(t.get("url_schemes", list, list(URL_SCHEMES)), schemes_where)
@@ -745,8 +754,25 @@ def _load_inputs(t: _Table) -> tuple[FileTransport, tuple[ImageRule, ...]]:
         )
         r.done()
     images_t.done()
+    image_limits = _load_image_limits(t.table("image_limits")) if "image_limits" in t.data else None
+    if image_limits is not None and not images:
+        raise GenerationError(t.where.child("image_limits"), "no image field is declared (inputs.images)")
     t.done()
-    return files, tuple(images)
+    return files, tuple(images), image_limits
+
+
+def _load_image_limits(t: _Table) -> ImageLimits:
+    """`image_limits = { extension = "x-...", <limit> = "<key in it>", ... }`: limits read from the specs."""
+    extension = t.get("extension", str)
+    if not extension.startswith("x-"):
+        raise GenerationError(
+            t.where.child("extension"), f"expected a specification extension (x-...), got {extension!r}"
+        )
+    keys = tuple((limit, t.get(limit, str)) for limit in IMAGE_LIMIT_KEYS if limit in t.data)
+    if not keys:
+        raise GenerationError(t.where, f"name at least one limit: {', '.join(IMAGE_LIMIT_KEYS)}")
+    t.done()
+    return ImageLimits(extension, keys)
 
 
 def _load_fake(t: _Table, jobs: JobDecl | None) -> FakeDecl:
@@ -830,8 +856,7 @@ def load(path: Path) -> Manifest:
     models, default_model = _load_models(top.table("models", {}))
     providers_t = top.table("providers")
     providers = tuple(
-        _load_provider(name, providers_t.data[name], providers_t.where.child(name), models)
-        for name in providers_t.data
+        _load_provider(name, providers_t.data[name], providers_t.where.child(name), models) for name in providers_t.data
     )
     providers_t.used.update(providers_t.data)
     providers_t.done()

@@ -141,8 +141,42 @@ def _build_unit(
         spec_files=tuple(docs[spec_id].source.path for spec_id in used_specs),
         inputs_hash=digest.hexdigest(),
         adapters=adapters,
+        images=tuple(_unit_image_rule(rule, models) for rule in decl.images if _request_fields(models, rule.field)),
     )
     return unit, builder
+
+
+def _unit_image_rule(rule: ir.ImageRule, models: Mapping[str, ir.Model]) -> ir.ImageRule:
+    """A provider's image rule with the limits this model's request fields state in the spec filled in.
+
+    A limit the manifest gives wins; where two request models state one, the stricter applies.
+    """
+    stated: dict[str, list[float]] = {}
+    for f in _request_fields(models, rule.field):
+        for limit, value in f.image_limits:
+            stated.setdefault(limit, []).append(value)
+    filled: dict[str, Any] = {}
+    for limit, values in stated.items():
+        if getattr(rule, limit) is None:
+            strict = max(values) if limit.startswith("min_") else min(values)
+            filled[limit] = int(strict) if limit in ("max_bytes", "min_width", "min_height") else strict
+    return replace(rule, **filled)
+
+
+def _request_fields(models: Mapping[str, ir.Model], field: str) -> list[ir.Field]:
+    """The request models' fields an image rule names: by wire name (top level) or by JSON pointer."""
+    found = []
+    for name, model in models.items():
+        if model.role != "request":
+            continue
+        if not field.startswith("/"):
+            found += [f for f in model.fields if f.wire_name == field]
+            continue
+        try:
+            found.append(wire_field_at(models, name, field, Location("providers.toml")))
+        except GenerationError:
+            continue
+    return found
 
 
 def _spec_refs(op: OperationDecl) -> list[str]:
@@ -273,7 +307,9 @@ def wire_field_at(models: Mapping[str, ir.Model], request: str, pointer: str, wh
         found = next((f for f in model.fields if f.wire_name == token), None)
         if found is None:
             walked = "/" + "/".join(escape_pointer_token(t) for t in tokens[:i]) if i else "the body"
-            raise GenerationError(where, f"{model.name} ({walked}) has no field {token!r}: {pointer} is not on the wire")
+            raise GenerationError(
+                where, f"{model.name} ({walked}) has no field {token!r}: {pointer} is not on the wire"
+            )
         if i == len(tokens) - 1:
             return found
         if found.type.kind != "model" or found.type.name not in models:
@@ -330,9 +366,7 @@ def wire_field(param: ir.UnifiedParam, pointer: str, wire: ir.Field, where: Loca
     spec = f"the wire field: {wire.source}" if wire.source else f"the wire field {pointer}"
     kind = wire_kind(param.type, wire.type)
     if kind is None:
-        raise GenerationError(
-            where, f"a neutral {param.type} cannot be sent as {_describe(wire.type)} ({spec})"
-        )
+        raise GenerationError(where, f"a neutral {param.type} cannot be sent as {_describe(wire.type)} ({spec})")
     allowed: tuple[Any, ...] = ()
     if wire.type.kind == "literal":
         values = neutral_values(param.type, wire.type)
@@ -379,17 +413,7 @@ def _check_images(decl: ProviderDecl, units: list[ir.Unit]) -> None:
 
 
 def _has_request_field(unit: ir.Unit, field: str) -> bool:
-    models = {m.name: m for m in unit.models}
-    requests = [m.name for m in unit.models if m.role == "request"]
-    if not field.startswith("/"):
-        return any(f.wire_name == field for name in requests for f in models[name].fields)
-    for name in requests:
-        try:
-            wire_field_at(models, name, field, Location("providers.toml"))
-        except GenerationError:
-            continue
-        return True
-    return False
+    return bool(_request_fields({m.name: m for m in unit.models}, field))
 
 
 def _check_overrides_used(decl: ProviderDecl, used: set[str]) -> None:
@@ -673,7 +697,8 @@ class _ProviderBuilder:
             for prop, node in (replaced or {}).items():
                 if prop not in properties:
                     raise GenerationError(
-                        sources[0].location, f"`body_properties` names {prop!r}, which this body schema does not declare"
+                        sources[0].location,
+                        f"`body_properties` names {prop!r}, which this body schema does not declare",
                     )
                 properties[prop] = node
             fields = [self._field(name, role, wire, node, wire in required) for wire, node in properties.items()]
@@ -783,7 +808,27 @@ class _ProviderBuilder:
             has_default=has_default,
             default=default,
             source=str(node.location),
+            image_limits=self._image_limits(node) if role == "request" else (),
         )
+
+    def _image_limits(self, node: _Node) -> tuple[tuple[str, float], ...]:
+        """The image limits a field's own extension object states (`inputs.image_limits` names it and its keys)."""
+        declared = self.decl.image_limits
+        stated = node.schema.get(declared.extension) if declared is not None else None
+        if declared is None or stated is None:
+            return ()
+        where = node.location.child(declared.extension)
+        if not isinstance(stated, dict):
+            raise GenerationError(where, f"expected an object of image limits, got {type(stated).__name__}")
+        limits = []
+        for limit, key in declared.keys:
+            value = stated.get(key)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise GenerationError(where.child(key), f"expected a positive number for {limit}, got {value!r}")
+            limits.append((limit, float(value)))
+        return tuple(limits)
 
     def _reject_unsupported(self, node: _Node) -> None:
         for key in _UNSUPPORTED_KEYS:

@@ -61,7 +61,9 @@ def render_files(api: ir.Api, templates: Path, shared: bool = True, formatted: b
         for unit in provider.units:
             files.update(render_unit(provider, unit, env, templates, pkg, templates_hash, public))
         base = f"{pkg}/{provider.name}"
-        header = _header(f"providers.toml [{provider.name}] and templates/", _digest(provider.inputs_hash, templates_hash))
+        header = _header(
+            f"providers.toml [{provider.name}] and templates/", _digest(provider.inputs_hash, templates_hash)
+        )
         unit = provider.default_unit
         exports = sorted(["MODELS", *_unit_exports(provider, unit)])
         # The public errors and types are re-exported where users look, unless a name of the provider's own takes it.

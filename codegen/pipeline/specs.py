@@ -221,9 +221,7 @@ def _validate_openapi(doc: Document, diagnostics: Diagnostics) -> None:
     for error in errors:
         detail = _most_specific(error)
         pointer = "".join("/" + escape_pointer_token(t) for t in detail.absolute_path)
-        diagnostics.warn(
-            doc.at(pointer), f"not valid OpenAPI {doc.data['openapi']}: {detail.message}"
-        )
+        diagnostics.warn(doc.at(pointer), f"not valid OpenAPI {doc.data['openapi']}: {detail.message}")
 
 
 class ExternalReferenceRefused(Exception):
