@@ -25,6 +25,7 @@ from codegen.pipeline.lock import read_document, read_entries
 from codegen.pipeline.manifest import FetchSettings, Manifest, ProviderDecl, SpecSource
 from codegen.pipeline.specs import (
     Document,
+    has_pointer,
     is_supported_openapi,
     resolve_pointer,
     validate_document,
@@ -208,25 +209,30 @@ def prepare(decl: ProviderDecl, source: SpecSource, raw: bytes, content_type: st
     else:
         if not isinstance(data, dict):
             raise FetchError(source, f"expected a JSON object, got {type(data).__name__}")
-        for pointer in schema_pointers(decl, source):
-            try:
-                schema = resolve_pointer(data, pointer, Location(source.path))
-            except GenerationError:
-                raise FetchError(source, f"the schema the SDK is generated from is missing at {pointer}") from None
+        for alternatives in schema_pointers(decl, source):
+            pointer = next((p for p in alternatives if has_pointer(data, p)), None)
+            if pointer is None:
+                raise FetchError(
+                    source, f"the schema the SDK is generated from is missing at {' and '.join(alternatives)}"
+                )
+            schema = resolve_pointer(data, pointer, Location(source.path))
             if not isinstance(schema, dict):
                 raise FetchError(source, f"{pointer} is not a JSON Schema object")
             validate_json_schema(schema, Location(source.path, pointer), diagnostics)
     return body, [str(item) for item in diagnostics.items if item.level == "warning"]
 
 
-def schema_pointers(decl: ProviderDecl, source: SpecSource) -> tuple[str, ...]:
-    """The pointers of a JSON document the manifest's operations take request bodies from."""
-    found: list[str] = []
+def schema_pointers(decl: ProviderDecl, source: SpecSource) -> tuple[tuple[str, ...], ...]:
+    """The pointers of a JSON document the operations take request bodies from: per body part, its alternatives.
+
+    The first alternative that exists in the document is the one read.
+    """
+    found: list[tuple[str, ...]] = []
     for op in decl.operations:
-        for ref in op.body:
-            spec_id, _, pointer = ref.partition("#")
-            if spec_id == source.id and pointer not in found:
-                found.append(pointer)
+        for part in op.body:
+            pointers = tuple(ref.partition("#")[2] for ref in part if ref.partition("#")[0] == source.id)
+            if pointers and pointers not in found:
+                found.append(pointers)
     return tuple(found)
 
 

@@ -35,10 +35,12 @@ from codegen.pipeline.ir import (
     UnifiedTask,
 )
 
-OPERATION_KINDS = ("submit", "status", "result", "cancel", "list")
+# `call`: a plain operation the client offers as a method and the job protocol never uses (Oxen's synchronous
+# generate, its full generation record); one that is not a GET is paid for like a submit: never sent twice.
+OPERATION_KINDS = ("submit", "status", "result", "cancel", "list", "call")
 # What a provider does for every model (its job protocol), and what a model it serves declares for itself.
-PROVIDER_KINDS = ("status", "cancel", "list")
-MODEL_KINDS = ("submit", "result", "list")
+PROVIDER_KINDS = ("status", "cancel", "list", "call")
+MODEL_KINDS = ("submit", "result", "list", "call")
 HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 SPEC_FORMATS = ("openapi", "json")
 FILE_MODES = ("url", "data_uri", "upload")
@@ -46,8 +48,10 @@ IMAGE_FORMATS = ("png", "jpeg", "webp", "gif")
 URL_SCHEMES = ("https", "http", "data")  # what an image URL may be; the SDK refuses file:, javascript:, ...
 FAKE_VALIDATION = ("submit", "deferred")
 FAKE_LISTINGS = ("all", "active")  # what a job list without its filter shows
+# `list_item`: a listed job where the list shows more or less than a status answer (default: the status document).
+# A `call` operation's answer is the document named like the operation.
 FAKE_DOCUMENTS = (
-    "submit", "status", "result", "cancel", "list", "upload", "event_succeeded", "event_failed",
+    "submit", "status", "result", "cancel", "list", "list_item", "upload", "event_succeeded", "event_failed",
     *(f"status_{state}" for state in JOB_STATES),
 )  # fmt: skip
 FAKE_ERRORS = (
@@ -105,10 +109,18 @@ class OperationDecl:
     task: str | None
     request: str | None
     response: str | None
-    body: tuple[str, ...]
+    # The body's parts, merged in order; each part is "spec#/pointer", or a list of them of which the first that
+    # exists in its document is read (a field one document names differently from another: Oxen's model objects
+    # hold `request_schema` in the hub API and `json_request_schema` on the docs pages).
+    body: tuple[tuple[str, ...], ...]
     constants: tuple[tuple[str, Any], ...]
     model: str | None = None  # the neutral model whose table declares it; None: a provider-level operation
     body_properties: tuple[tuple[str, str], ...] = ()  # (body property, "spec#/pointer" of its schema)
+
+    @property
+    def body_refs(self) -> tuple[str, ...]:
+        """Every "spec#/pointer" the body may be read from, alternatives included."""
+        return tuple(ref for part in self.body for ref in part)
 
 
 @dataclass(frozen=True)
@@ -289,6 +301,17 @@ def _strings(values: list[Any], where: Location) -> tuple[str, ...]:
     return tuple(values)
 
 
+def _body_parts(values: list[Any], where: Location) -> tuple[tuple[str, ...], ...]:
+    """`body = ["spec#/a", ["spec#/b", "spec#/c"], ...]`: each part one ref or a non-empty list of alternatives."""
+    parts = []
+    for i, value in enumerate(values):
+        refs = _strings(value, where.child(i)) if isinstance(value, list) else _strings([value], where.child(i))
+        if not refs:
+            raise GenerationError(where.child(i), "expected a ref or a non-empty list of alternative refs")
+        parts.append(refs)
+    return tuple(parts)
+
+
 def _load_operation(data: Any, where: Location, spec_ids: set[str], model: str | None) -> OperationDecl:
     t = _Table(data, where)
     properties_t = t.table("body_properties", {})
@@ -304,7 +327,7 @@ def _load_operation(data: Any, where: Location, spec_ids: set[str], model: str |
         task=t.get("task", str, None),
         request=_optional_class(t, "request"),
         response=_optional_class(t, "response"),
-        body=_strings(t.get("body", list, []), where.child("body")),
+        body=_body_parts(t.get("body", list, []), where.child("body")),
         constants=tuple(sorted(t.get("constants", dict, {}).items())),
         model=model,
         body_properties=body_properties,
@@ -316,7 +339,7 @@ def _load_operation(data: Any, where: Location, spec_ids: set[str], model: str |
         raise GenerationError(where.child("kind"), f"a {op.kind} operation belongs to {home} operations")
     if op.spec not in spec_ids:
         raise GenerationError(where.child("spec"), f"unknown spec id {op.spec!r}")
-    for ref in op.body:
+    for ref in op.body_refs:
         if ref.split("#", 1)[0] not in spec_ids:
             raise GenerationError(where.child("body"), f"{ref!r} names an unknown spec id")
     for name, ref in op.body_properties:
@@ -393,7 +416,8 @@ def _load_provider(name: str, data: Any, where: Location, models: dict[str, Neut
     overrides_t.done()
     jobs = _load_jobs(t.table("jobs"), op_names) if "jobs" in t.data else None
     files, images, image_limits = _load_inputs(t.table("inputs", {}))
-    fake = _load_fake(t.table("fake"), jobs) if "fake" in t.data else None
+    calls = tuple(op.name for op in (*own, *model_ops) if op.kind == "call")
+    fake = _load_fake(t.table("fake"), jobs, calls) if "fake" in t.data else None
     fetch = _load_fetch(t.table("fetch", {}))
     rename = t.get("rename", dict, {})
     for key, value in rename.items():
@@ -670,6 +694,7 @@ def _load_jobs(t: _Table, names: list[str]) -> JobDecl:
             match=tuple((name, match_t.get(name, str)) for name in match_t.data),
             submitted_at=_pointers(lt, "submitted_at"),
             listing_delay=float(lt.get("listing_delay", (int, float), 0.0)),
+            params=_string_table(lt, "params"),
         )
         match_t.done()
         lt.done()
@@ -775,7 +800,7 @@ def _load_image_limits(t: _Table) -> ImageLimits:
     return ImageLimits(extension, keys)
 
 
-def _load_fake(t: _Table, jobs: JobDecl | None) -> FakeDecl:
+def _load_fake(t: _Table, jobs: JobDecl | None, calls: tuple[str, ...] = ()) -> FakeDecl:
     if jobs is None:
         raise GenerationError(t.where, "a fake provider needs the [jobs] table: it follows the same protocol")
     statuses_t = t.table("statuses", {})
@@ -785,7 +810,7 @@ def _load_fake(t: _Table, jobs: JobDecl | None) -> FakeDecl:
     statuses_t.done()
     documents = t.table("documents")
     for key in documents.data:
-        _choice(key, FAKE_DOCUMENTS, documents.where)
+        _choice(key, (*FAKE_DOCUMENTS, *calls), documents.where)
     for key in ("submit", "status"):
         documents.get(key, dict)
     errors_t = t.table("errors")

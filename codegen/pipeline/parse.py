@@ -23,6 +23,7 @@ from codegen.pipeline.manifest import Manifest, OperationDecl, ProviderDecl, Ser
 from codegen.pipeline.specs import (
     MAX_SCHEMA_DEPTH,
     Document,
+    has_pointer,
     load_document,
     schema_ref_target,
     validate_document,
@@ -181,7 +182,7 @@ def _request_fields(models: Mapping[str, ir.Model], field: str) -> list[ir.Field
 
 def _spec_refs(op: OperationDecl) -> list[str]:
     """Every spec an operation reads: its own, its body parts and its body properties' schemas."""
-    return [op.spec, *op.body, *(ref for _, ref in op.body_properties)]
+    return [op.spec, *op.body_refs, *(ref for _, ref in op.body_properties)]
 
 
 def _name_fields(model: ir.Model, reserved: names.Reserved, diagnostics: Diagnostics) -> ir.Model:
@@ -553,7 +554,7 @@ class _ProviderBuilder:
     def _request_model(self, op: OperationDecl, op_node: _Node) -> tuple[str | None, tuple[Any, ...]]:
         """The request model's name and the wire schema of each body part (what the fake validates against)."""
         if op.body:
-            sources = [self._body_source(ref) for ref in op.body]
+            sources = [self._body_source(part) for part in op.body]
         else:
             body = op_node.schema.get("requestBody")
             if body is None:
@@ -577,7 +578,7 @@ class _ProviderBuilder:
                 op_node.location, "the operation has a request body: name its model with `request` in providers.toml"
             )
         # A body property whose schema another document declares (Replicate: `input` is the model's own Input).
-        replaced = {name: self._body_source(ref) for name, ref in op.body_properties}
+        replaced = {name: self._body_source((ref,)) for name, ref in op.body_properties}
         model = self._object_model(op.request, "request", sources, constants=op.constants, replaced=replaced)
         schemas = []
         for node in sources:
@@ -589,8 +590,14 @@ class _ProviderBuilder:
             schemas.append(schema)
         return model.name, tuple(schemas)
 
-    def _body_source(self, ref: str) -> _Node:
-        spec_id, _, pointer = ref.partition("#")
+    def _body_source(self, part: tuple[str, ...]) -> _Node:
+        """The schema of one body part: the first of its alternative refs that exists in its document."""
+        for ref in part[:-1]:
+            spec_id, _, pointer = ref.partition("#")
+            if has_pointer(self.docs[spec_id].data, pointer):
+                break
+        else:
+            spec_id, _, pointer = part[-1].partition("#")  # the last one: missing, its error names it
         doc = self.docs[spec_id]
         node = _Node(doc, pointer, doc.resolve(pointer))
         if doc.source.format == "json" and (doc.source.path, pointer) not in self.validated_schemas:

@@ -150,6 +150,15 @@ class Document:
             raise GenerationError(self.at(pointer), exc.message) from None
 
 
+def has_pointer(data: Any, pointer: str) -> bool:
+    """Whether an RFC 6901 pointer leads somewhere in `data`."""
+    try:
+        resolve_pointer(data, pointer, Location(""))
+    except GenerationError:
+        return False
+    return True
+
+
 def resolve_pointer(data: Any, pointer: str, where: Location) -> Any:
     """Follow an RFC 6901 pointer into `data`."""
     if pointer in ("", "#"):

@@ -92,6 +92,16 @@ class JobLookup:
     match: tuple[tuple[str, str], ...]  # (request body field or JSON pointer into it, pointer in a listed job)
     submitted_at: tuple[str, ...]  # unix seconds or an ISO-8601 timestamp
     listing_delay: float = 0.0  # seconds a job may take to appear in the list after its submit was answered
+    params: Mapping[str, str] = field(default_factory=dict)  # sent with every listing call (a page size)
+
+
+class LookupInconclusive(Exception):
+    """A listed job could be the lost submit's, but the list does not show every field the lookup matches on."""
+
+    def __init__(self, job_id: str, missing: Sequence[str]) -> None:
+        self.job_id = job_id
+        self.missing = tuple(missing)
+        super().__init__(f"listed job {job_id} may be it, but the list does not show {', '.join(self.missing)}")
 
 
 @dataclass(frozen=True)
@@ -361,8 +371,14 @@ def find_listed_jobs(
     lookup: JobLookup, listings: Sequence[Any], body: Mapping[str, Any], since: float, exclude: Collection[str]
 ) -> list[str]:
     """Every listed job that matches the request body, submitted at or after `since` and not in `exclude`,
-    earliest first (a job listed under several filter values counts once)."""
+    earliest first (a job listed under several filter values counts once).
+
+    A job in the window that agrees on every field the list shows but lacks one the lookup matches on could be
+    the one: with no job that matches in full, `LookupInconclusive` is raised, since "not listed" would be a guess
+    that pays twice.
+    """
     found: list[tuple[float, str]] = []
+    unsure: list[tuple[str, list[str]]] = []
     for listing in listings:
         items = pick(listing, lookup.items)
         for item in items if isinstance(items, list) else []:
@@ -370,8 +386,16 @@ def find_listed_jobs(
             submitted = timestamp(pick(item, lookup.submitted_at))
             if job_id is None or str(job_id) in exclude or submitted is None or submitted < since:
                 continue
-            if all(pick(item, (pointer,)) == _in_body(body, name) for name, pointer in lookup.match):
+            pairs = [(pointer, pick(item, (pointer,)), _in_body(body, name)) for name, pointer in lookup.match]
+            if any(shown is not None and shown != wanted for _, shown, wanted in pairs):
+                continue
+            missing = [pointer for pointer, shown, wanted in pairs if shown is None and wanted is not None]
+            if missing:
+                unsure.append((str(job_id), missing))
+            else:
                 found.append((submitted, str(job_id)))
+    if unsure and not found:
+        raise LookupInconclusive(*unsure[0])
     return list(dict.fromkeys(job_id for _, job_id in sorted(found)))
 
 

@@ -413,7 +413,7 @@ class FakeProvider:
         if refusal is not None:
             return await _send(send, refusal)
         subject: _Job | str | None = ident
-        if route["kind"] in _JOB_ROUTES:
+        if route["kind"] in _JOB_ROUTES or (route["kind"] == "call" and route["id"] is not None):
             subject = self._job(provider, ident)
             if subject is None:
                 return await _send(send, self._error(provider, "not_found", request, message="not found"))
@@ -477,7 +477,7 @@ class FakeProvider:
         ]
         if len(siblings) < 2:
             return route
-        if route["kind"] == "submit":
+        if route["kind"] == "submit" or (route["kind"] == "call" and route["id"] is None):
             body = _json_body(request.body)
             if isinstance(body, dict):
                 for sibling in siblings:
@@ -597,7 +597,7 @@ class FakeProvider:
     def _document(self, provider: str, name: str, values: dict[str, Any]) -> Any:
         documents = self._provider(provider)["documents"]
         template = documents[name]
-        if name == "status" and values.get("state"):
+        if name in ("status", "list_item") and values.get("state"):
             template = merged(template, documents.get(f"status_{values['state']}", {}))
         return fill(template, values)
 
@@ -651,6 +651,32 @@ class FakeProvider:
     async def _on_submit(
         self, provider: str, route: dict[str, Any], ident: Any, request: _Request, fault: Fault | None
     ) -> _Response:
+        job = self._create_job(provider, route, request, fault)
+        if isinstance(job, _Response):
+            return job
+        document = self._document(provider, "submit", {**self._values(provider, request, job), "state": None})
+        return _json(self._provider(provider)["submit_status"], document)
+
+    async def _on_call(
+        self, provider: str, route: dict[str, Any], job: Any, request: _Request, fault: Fault | None
+    ) -> _Response:
+        """A plain operation: about one job (its id in the path), a listing (GET), or a synchronous paid
+        generation (anything else: a job made and finished at once). The answer is the document named like it."""
+        if isinstance(job, _Job):
+            values = self._values(provider, request, job)
+        elif route["method"] in ("GET", "HEAD"):
+            values = {**self._values(provider, request), **self._listing(provider, request, active_only=False)}
+        else:
+            made = self._create_job(provider, route, request, fault, finished=True)
+            if isinstance(made, _Response):
+                return made
+            values = self._values(provider, request, made)
+        return _json(200, self._document(provider, route["operation"], values))
+
+    def _create_job(
+        self, provider: str, route: dict[str, Any], request: _Request, fault: Fault | None, *, finished: bool = False
+    ) -> _Job | _Response:
+        """The job a submit makes (counted once per body), or the provider's refusal of its body."""
         proto = self._provider(provider)
         body = _json_body(request.body)
         if not isinstance(body, dict):
@@ -675,15 +701,14 @@ class FakeProvider:
         failure = dict(proto["failure"])
         if later is not None:
             failure = {"message": f"invalid_params: {later['message']}", "code": "invalid_params"}
-        job = _Job(provider, str(job_id), chosen["operation"], chosen.get("model"), body, self.now(), self.queued,
-                   self.running,
+        job = _Job(provider, str(job_id), chosen["operation"], chosen.get("model"), body, self.now(),
+                   0.0 if finished else self.queued, 0.0 if finished else self.running,
                    "failed" if failed else "succeeded", failure,
                    unknown_status=fault.unknown_status if fault is not None else None)  # fmt: skip
         with self._lock:
             self.jobs[(provider, job.id)] = job
             self.submits[f"{provider}:{body_digest(body)}"] += 1
-        document = self._document(provider, "submit", {**self._values(provider, request, job), "state": None})
-        return _json(proto["submit_status"], document)
+        return job
 
     async def _on_status(self, provider: str, route: Any, job: _Job, request: _Request, fault: Any) -> _Response:
         values = self._values(provider, request, job)
@@ -708,20 +733,26 @@ class FakeProvider:
         return _json(200, self._document(provider, "cancel", self._values(provider, request, job)))
 
     async def _on_list(self, provider: str, route: Any, ident: Any, request: _Request, fault: Any) -> _Response:
+        # Without its filter a list shows every job, or only active ones: as the manifest says.
+        everything = self._provider(provider)["list_unfiltered"] == "all"
+        values = {**self._values(provider, request), **self._listing(provider, request, active_only=not everything)}
+        return _json(200, self._document(provider, "list", values))
+
+    def _listing(self, provider: str, request: _Request, *, active_only: bool) -> dict[str, Any]:
+        """`items` and `count` of a job list: the jobs its filter (the lookup's query) picks, else all or the
+        active ones; each as `list_item` shows it (default: its status document)."""
         now = self.now()
         proto = self._provider(provider)
         wanted = request.query.get(proto["list_query"]) if proto["list_query"] else None
         statuses = proto["statuses"]
-        # Without its filter a list shows every job, or only active ones (Oxen, dossier §1.7): as the manifest says.
-        everything = proto["list_unfiltered"] == "all"
         listed = [
             job for job in list(self.jobs.values()) if job.provider == provider and now - job.created >= self.list_lag
             and (statuses.get(job.state(now), job.state(now)) == wanted if wanted
-                 else everything or job.state(now) in ACTIVE)
+                 else not active_only or job.state(now) in ACTIVE)
         ]  # fmt: skip
-        items = [self._document(provider, "status", self._values(provider, request, job)) for job in listed]
-        values = {**self._values(provider, request), "items": items, "count": len(items)}
-        return _json(200, self._document(provider, "list", values))
+        shape = "list_item" if "list_item" in proto["documents"] else "status"
+        items = [self._document(provider, shape, self._values(provider, request, job)) for job in listed]
+        return {"items": items, "count": len(items)}
 
     async def _on_upload(self, provider: str, route: Any, ident: Any, request: _Request, fault: Any) -> _Response:
         body = _json_body(request.body or b"{}")
@@ -840,7 +871,7 @@ class FakeProvider:
 
 
 _JOB_ROUTES = ("status", "result", "cancel", "stream")  # routes about one job: 404 in the provider's shape if unknown
-_JSON_ROUTES = ("submit", "upload")  # routes whose body the provider reads as JSON
+_JSON_ROUTES = ("submit", "upload", "call")  # routes whose body the provider reads as JSON
 _SSE_HEADERS = {"content-type": "text/event-stream", "cache-control": "no-cache"}
 
 
