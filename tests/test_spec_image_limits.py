@@ -19,7 +19,7 @@ import pytest
 import kling_sdk
 from codegen import generate
 from codegen.pipeline import manifest
-from kling_sdk._runtime.errors import InvalidRequestError  # kling_sdk.errors once merged
+from kling_sdk.errors import InvalidRequestError
 from kling_sdk.unified import ADAPTERS, ImageToVideo, Kling
 from tests.manifest_support import ROOT
 
