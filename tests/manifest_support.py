@@ -20,6 +20,7 @@ import pytest
 from codegen.drift.fixtures import Fixture, load_fixtures
 from codegen.pipeline import names
 from codegen.pipeline.manifest import Manifest, OperationDecl, ProviderDecl, SpecSource, load
+from codegen.pipeline.specs import has_pointer
 from kling_sdk.testing import load_protocols
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -325,9 +326,14 @@ def image_fields(name: str, op_name: str, model: str | None = None) -> list[str]
     return [pointer_of(rule.field) for rule in provider(name).images if pointer_of(rule.field) in declared]
 
 
-def image_rule(name: str, field: str) -> Any:
-    """The provider's [inputs] image rule for a field (by pointer)."""
-    return next(r for r in provider(name).images if pointer_of(r.field) == pointer_of(field))
+def image_rule(name: str, field: str, model: str | None = None) -> Any:
+    """The image rule a (provider, model)'s client applies to a field (by pointer): the manifest's [inputs] rule with
+    the limits the model's spec states filled in, as generated (`PROVIDER.images`, the golden record)."""
+    for unit in [model] if model else [default_model(name), *models(name)]:
+        for key, rule in sdk_module(name, unit).PROVIDER.images.items():
+            if pointer_of(key) == pointer_of(field):
+                return rule
+    raise LookupError(f"{name} has no image rule for {field}")
 
 
 def unified_fields(name: str, task: str, model: str | None = None) -> dict[str, str]:
@@ -580,7 +586,7 @@ def request_schema_location(name: str, op: OperationDecl) -> tuple[str, str]:
     where the body is composed, else the OpenAPI request body schema (the component it refers to)."""
     decl = provider(name)
     if op.body:
-        spec_id, _, pointer = op.body[-1].partition("#")
+        spec_id, _, pointer = body_part(name, op.body[-1]).partition("#")
         return decl.spec(spec_id).path, pointer
     source = decl.spec(op.spec)
     doc = json.loads((ROOT / source.path).read_text(encoding="utf-8"))
@@ -589,6 +595,17 @@ def request_schema_location(name: str, op: OperationDecl) -> tuple[str, str]:
     schema = doc["paths"][op.path][op.method.lower()]["requestBody"]["content"]["application/json"]["schema"]
     ref = schema.get("$ref") if isinstance(schema, dict) else None
     return source.path, ref[1:] if isinstance(ref, str) and ref.startswith("#/") else pointer
+
+
+def body_part(name: str, part: tuple[str, ...]) -> str:
+    """The ref a body part is read from: the first of its alternatives that exists in its vendored document."""
+    decl = provider(name)
+    for ref in part:
+        spec_id, _, pointer = ref.partition("#")
+        data = json.loads((ROOT / decl.spec(spec_id).path).read_text(encoding="utf-8"))
+        if has_pointer(data, pointer):
+            return ref
+    return part[-1]
 
 
 def generated_file(module: str) -> str:

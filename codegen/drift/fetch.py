@@ -27,6 +27,7 @@ from codegen.pipeline.specs import (
     Document,
     has_pointer,
     is_supported_openapi,
+    is_whole_answer,
     resolve_pointer,
     validate_document,
     validate_json_schema,
@@ -60,6 +61,12 @@ class Fetched:
     upstream_sha256: str
     not_modified: bool = False
     warnings: tuple[str, ...] = ()
+    whole: bool = False  # the body is the provider's whole answer (a catalogue entry), not its extract
+
+    @property
+    def whole_answer(self) -> bool:
+        """Whether the lock records the file as the answer itself (no extract: `fetched`)."""
+        return self.whole or self.source.extract is None
 
     @property
     def sha256(self) -> str:
@@ -138,9 +145,11 @@ def fetch_all(
                 current = hashlib.sha256(vendored.read_bytes()).hexdigest() if vendored.exists() else None
                 # Conditional headers only when the vendored copy is the one the lock describes.
                 conditional = entry if current is not None and entry.get("sha256") == current else {}
+                # A vendored catalogue entry stays the provider's answer byte for byte; else the extract is kept.
+                whole = current is not None and is_whole_answer(source, _json_or_none(vendored.read_bytes()))
                 try:
                     outcome.fetched.append(
-                        _fetch_one(client, decl, source, settings, conditional, env, allow_loopback_http, sleep)
+                        _fetch_one(client, decl, source, settings, conditional, env, allow_loopback_http, sleep, whole)
                     )
                 except FetchError as exc:
                     outcome.failed.append(exc)
@@ -168,9 +177,9 @@ def write_fetched(manifest: Manifest, outcome: Outcome, today: str | None = None
             "url": item.url,
             "sha256": item.sha256,
             "date": date,
-            "origin": "fetched" if item.source.extract is None else f"fetched, extracted {item.source.extract}",
+            "origin": "fetched" if item.whole_answer else f"fetched, extracted {item.source.extract}",
         }
-        if item.source.extract is not None:
+        if not item.whole_answer:
             entry["upstream_sha256"] = item.upstream_sha256
         if item.etag:
             entry["etag"] = item.etag
@@ -237,6 +246,13 @@ def schema_pointers(decl: ProviderDecl, source: SpecSource) -> tuple[tuple[str, 
 
 
 # --------------------------------------------------------------------------------------------- internals
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
 def _fetch_one(
     client: Any,
     decl: ProviderDecl,
@@ -246,6 +262,7 @@ def _fetch_one(
     env: Mapping[str, str],
     allow_loopback_http: bool,
     sleep: Callable[[float], None],
+    whole: bool = False,
 ) -> Fetched:
     import httpx
 
@@ -286,6 +303,8 @@ def _fetch_one(
     if not 200 <= status < 300:
         raise FetchError(source, f"HTTP {status} from {url} after {attempt + 1} attempt(s)")
     body, warnings = prepare(decl, source, raw, response_headers.get("content-type", ""))
+    if whole:
+        body = raw  # validated through its extract, vendored as it came
     return Fetched(
         provider=decl.name,
         source=source,
@@ -295,6 +314,7 @@ def _fetch_one(
         last_modified=response_headers.get("last-modified"),
         upstream_sha256=hashlib.sha256(raw).hexdigest(),
         warnings=tuple(warnings),
+        whole=whole,
     )
 
 

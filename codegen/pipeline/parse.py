@@ -473,6 +473,7 @@ class _ProviderBuilder:
         self.building: dict[str, str] = {}  # model name -> schema location, while its fields are parsed
         self.resolving: list[str] = []  # $ref targets followed outside a model, to catch a cycle among them
         self.depth = 0
+        self.any_locations: set[str] = set()  # where an override made the wire type any JSON value
 
     # ------------------------------------------------------------------ operations
     def operation(self, op: OperationDecl) -> ir.Operation:
@@ -519,7 +520,11 @@ class _ProviderBuilder:
             constants=op.constants,
             model=op.model,
             request_schema=request_schema,
-            response_schema=inline_schema(response_node.doc, response_node.pointer) if response_node else None,
+            response_schema=(
+                inline_schema(response_node.doc, response_node.pointer, frozenset(self.any_locations))
+                if response_node
+                else None
+            ),
         )
 
     def _params(self, path_node: _Node, op_node: _Node) -> tuple[ir.Param, ...]:
@@ -793,6 +798,7 @@ class _ProviderBuilder:
                     Location("providers.toml"), f'override {target!r}: only type = "any" is supported'
                 )
             self.diag.info(node.location, f"type replaced by a JSON value per providers.toml: {override.reason}")
+            self.any_locations.add(str(node.location))
             shape = _Shape(ir.TypeRef("any"), nullable=True, description=_clean_text(node.schema.get("description")))
         else:
             shape = self._shape(node, model + names.pascal_case(wire), role)

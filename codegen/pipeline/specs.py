@@ -150,6 +150,11 @@ class Document:
             raise GenerationError(self.at(pointer), exc.message) from None
 
 
+def is_whole_answer(source: SpecSource, data: Any) -> bool:
+    """Whether a vendored file is the provider's whole answer (a catalogue entry), the document at `extract` in it."""
+    return source.extract is not None and not (isinstance(data, dict) and "openapi" in data)
+
+
 def has_pointer(data: Any, pointer: str) -> bool:
     """Whether an RFC 6901 pointer leads somewhere in `data`."""
     try:
@@ -188,7 +193,7 @@ def load_document(source: SpecSource, root: Path, raw: bytes | None = None) -> D
     with reading(Location(source.path)):
         data = parse_json(raw, Location(source.path))
     base = ""
-    if source.extract is not None and not (isinstance(data, dict) and "openapi" in data):
+    if is_whole_answer(source, data):
         # The provider's whole answer, vendored as it came: the document is the part `extract` names.
         base = source.extract
         data = resolve_pointer(data, base, Location(source.path))
