@@ -195,7 +195,7 @@ def load_document(source: SpecSource, root: Path, raw: bytes | None = None) -> D
     base = ""
     if is_whole_answer(source, data):
         # The provider's whole answer, vendored as it came: the document is the part `extract` names.
-        base = source.extract
+        base = source.extract or ""
         data = resolve_pointer(data, base, Location(source.path))
     if source.format == "openapi" and not is_supported_openapi(data):
         version = data.get("openapi") if isinstance(data, dict) else None
