@@ -317,7 +317,6 @@ def test_dry_run_reports_and_writes_nothing(
 def _json_pointer(document: str | None) -> str:
     if document is None:
         return ""
-    name, source = BY_PATH[document]
     data = json.loads((ROOT / document).read_text())
     return next(p for p in _json_pointers(document) if has_pointer(data, p))
 
