@@ -165,3 +165,15 @@ def test_a_batch_on_a_terminal_shows_a_live_table_and_ctrl_c_leaves_a_resumable_
     assert again.returncode == 0, again.stderr
     assert sorted(fake.app.submit_counts(name).values()) == [1, 1]  # the rerun submitted nothing new
     assert len(json.loads((tmp_path / "runs" / "report.json").read_text())["files"]) == 2
+
+
+def test_the_readme_picture_of_the_live_display_is_made_by_its_script(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    target = tmp_path / "live.svg"
+    done = subprocess.run([sys.executable, str(root / "scripts" / "live_display_svg.py"), "--out", str(target)],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    drawn = target.read_text(encoding="utf-8")
+    assert drawn.startswith("<svg") and "running:&#160;42%" in drawn and "batch:&#160;5&#160;lines" in drawn
+    assert "docs/live-display.svg" in (root / "README.md").read_text(encoding="utf-8")
+    assert (root / "docs" / "live-display.svg").read_text(encoding="utf-8").startswith("<svg")
