@@ -8,14 +8,13 @@ import os
 import re
 from enum import IntEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from kling_sdk import PROVIDER_TITLES
+from kling_sdk import PROVIDER_TITLES, PROVIDERS
 from kling_sdk._runtime.errors import (
     APIError,
     DownloadError,
@@ -28,12 +27,13 @@ from kling_sdk._runtime.errors import (
     SubmitOutcomeUnknownError,
     UnsupportedOperationError,
 )
-from kling_sdk._runtime.jobs import Job, VideoResult
 from kling_sdk._runtime.retry import DEFAULT_RATE_LIMIT_BUDGET
-from kling_sdk.unified import CLIENTS, TASKS, Kling, Request, capabilities, job_ref, parse_job_ref
 
-from .display import JobDisplay, describe
-from .inputs import neutral_request, poll_every
+# `kling --help` must start fast: the SDK's models, clients and httpx (kling_sdk.unified, the display, the inputs)
+# are imported by the commands that use them, not when the app is built. _runtime.errors and .retry are plain Python.
+if TYPE_CHECKING:
+    from kling_sdk._runtime.jobs import Job, VideoResult
+    from kling_sdk.unified import Kling, Request
 
 __all__ = ["ExitCode", "app", "run"]
 
@@ -117,7 +117,7 @@ ProviderOpt = Annotated[
     typer.Option(
         "--provider",
         "-p",
-        help=f"Provider to use ({', '.join(CLIENTS)}); repeat for a preference list (failover before a job is "
+        help=f"Provider to use ({', '.join(PROVIDERS)}); repeat for a preference list (failover before a job is "
         "accepted). Default: every provider whose API key is set, in manifest order.",
     ),
 ]
@@ -139,6 +139,8 @@ def key_env(provider: str) -> str:
 
 def chosen_providers(given: list[str] | None) -> list[str]:
     """The preference list: as given, else every provider whose key is set."""
+    from kling_sdk.unified import CLIENTS
+
     if given:
         names = [name for value in given for name in value.split(",") if name]
         unknown = [name for name in names if name not in CLIENTS]
@@ -154,6 +156,8 @@ def chosen_providers(given: list[str] | None) -> list[str]:
 
 def make_kling(providers: list[str], base_url: str | None, rate_limit_wait: float = DEFAULT_RATE_LIMIT_BUDGET) -> Kling:
     """The client for the chosen providers (keys from their environment variables)."""
+    from kling_sdk.unified import Kling
+
     return Kling(providers, base_urls=base_urls_for(providers, base_url), rate_limit_budget=rate_limit_wait)
 
 
@@ -180,6 +184,8 @@ def exit_code_of(error: BaseException) -> ExitCode:
 
 def build_request(task: str, values: dict[str, Any], params: list[str] | None) -> Request:
     """The neutral request from the options given (unset ones keep the model's defaults); bad input exits 2."""
+    from .inputs import neutral_request
+
     data = {name: value for name, value in values.items() if value is not None}
     for item in params or []:
         name, sep, raw = item.partition("=")
@@ -227,6 +233,11 @@ def generate(
     rate_limit_wait: float = DEFAULT_RATE_LIMIT_BUDGET,
 ) -> None:
     """Submit one job, follow it with a progress display, save the video."""
+    from kling_sdk.unified import job_ref
+
+    from .display import JobDisplay
+    from .inputs import poll_every
+
     request = build_request(task, values, params)
     kling = make_kling(chosen_providers(providers), base_url, rate_limit_wait)
     poll = poll_every(poll_interval)
@@ -365,6 +376,8 @@ def image_to_video(
 # ---------------------------------------------------------------------------------------------- follow-ups
 def job_client(ref: str, provider: list[str] | None, base_url: str | None) -> tuple[Kling, Job[Any]]:
     """The client and job handle of `provider:id` (or a bare id with one --provider)."""
+    from kling_sdk.unified import parse_job_ref
+
     default = provider[0] if provider and len(provider) == 1 else None
     try:
         name, job_id = parse_job_ref(ref, default)
@@ -389,6 +402,10 @@ def status(
     quiet: Quiet = False,
 ) -> None:
     """Show a job's state; with -o, save its video once it succeeded."""
+    from kling_sdk.unified import job_ref
+
+    from .display import JobDisplay, describe
+
     kling, job = job_client(ref, provider, base_url)
     with kling:
         try:
@@ -426,6 +443,8 @@ def cancel(
     base_url: BaseUrlOpt = None,
 ) -> None:
     """Ask the provider to cancel a job."""
+    from kling_sdk.unified import job_ref
+
     kling, job = job_client(ref, provider, base_url)
     with kling:
         try:
@@ -438,6 +457,10 @@ def cancel(
 @app.command()
 def providers(as_json: AsJson = False) -> None:
     """Which provider serves which task with which parameters, and whether its key is set."""
+    from rich.table import Table
+
+    from kling_sdk.unified import CLIENTS, TASKS, capabilities
+
     table_data = capabilities()
     if as_json:
         out.print(json.dumps({p: {t: list(ps) for t, ps in tasks.items()} for p, tasks in table_data.items()}))
