@@ -156,8 +156,8 @@ def _next_steps(diff: output.TreeDiff, out_dir: Path) -> list[str]:
         steps.append(
             f"{count} file{'s' if count != 1 else ''} in {out_dir} edited by hand: the next `codegen generate`"
             " overwrites them and the edit is lost. To keep an edit, make it in the inputs each file is made from"
-            " (templates/, providers.toml, specs/), run `codegen generate` and see the hand-edited entry go;"
-            " to discard it, run `codegen generate`"
+            " (templates/, providers.toml, specs/: named beside it above) and run `codegen generate`;"
+            " to drop it, just run `codegen generate`"
         )
     if diff.stale or diff.missing or diff.orphan:
         steps.append(f"{out_dir} is out of date with its inputs; run `codegen generate`")

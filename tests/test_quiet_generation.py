@@ -178,5 +178,5 @@ def test_check_on_a_hand_edit_says_it_would_be_lost_and_how_to_keep_it(workspace
     steps = [line for line in done.stderr.splitlines() if line.startswith("codegen check: ")]
     assert len(steps) == 1, done.stderr
     assert "the next `codegen generate` overwrites them and the edit is lost" in steps[0]
-    assert "make it in the inputs each file is made from (templates/, providers.toml, specs/)" in steps[0]
+    assert "make it in the inputs each file is made from (templates/, providers.toml, specs/" in steps[0]
     assert "out of date" not in done.stderr  # the inputs did not change: regenerating is not the fix
