@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from codegen.pipeline import names
-from codegen.pipeline.diagnostics import GenerationError, Location
+from codegen.pipeline.diagnostics import GenerationError, KnownDefect, Location
 from codegen.pipeline.ir import (
     JOB_FIELDS,
     JOB_STATES,
@@ -136,6 +136,7 @@ class ProviderDecl:
     fake: FakeDecl | None = None
     fetch: FetchDecl = FetchDecl()
     unified: tuple[UnifiedMapping, ...] = ()
+    known_defects: tuple[KnownDefect, ...] = ()
 
     def spec(self, spec_id: str) -> SpecSource:
         """The spec source with this id."""
@@ -339,6 +340,10 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
     fake = _load_fake(t.table("fake"), jobs) if "fake" in t.data else None
     fetch = _load_fetch(t.table("fetch", {}))
     unified = _load_unified_mappings(t.table("unified", {}))
+    known_defects = tuple(
+        _load_known_defect(item, where.child("known_defects", i), specs)
+        for i, item in enumerate(t.get("known_defects", list, []))
+    )
     rename = t.get("rename", dict, {})
     for key, value in rename.items():
         if not isinstance(value, str):
@@ -362,13 +367,36 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
         fake=fake,
         fetch=fetch,
         unified=unified,
-        # The fake's templates, the fetch settings and the neutral mapping do not shape this provider's client.
+        known_defects=known_defects,
+        # The fake's templates, the fetch settings, the neutral mapping and the acknowledged spec defects do not
+        # shape this provider's client.
         table_hash=hashlib.sha256(
-            json.dumps(_without(data, "fake", "fetch", "unified"), sort_keys=True).encode()
+            json.dumps(_without(data, "fake", "fetch", "unified", "known_defects"), sort_keys=True).encode()
         ).hexdigest(),
     )
     t.done()
     return provider
+
+
+def _load_known_defect(data: Any, where: Location, specs: list[SpecSource]) -> KnownDefect:
+    """One `[[providers.<name>.known_defects]]` entry: which diagnostics it acknowledges, and why that is fine."""
+    t = _Table(data, where)
+    spec_id = t.get("spec", str, None)
+    paths = {s.id: s.path for s in specs}
+    if spec_id is not None and spec_id not in paths:
+        raise GenerationError(where.child("spec"), f"unknown spec id {spec_id!r} (declared: {', '.join(paths)})")
+    defect = KnownDefect(
+        where=where,
+        files=(paths[spec_id],) if spec_id is not None else tuple(paths.values()),
+        rule=t.get("rule", str),
+        pointer=t.get("pointer", str),
+        message=t.get("message", str, "*"),
+        reason=t.get("reason", str),
+    )
+    t.done()
+    if not defect.reason.strip():
+        raise GenerationError(where.child("reason"), "say why the defect is harmless (or how it is handled)")
+    return defect
 
 
 def _load_not_reached(t: _Table) -> NotReached:

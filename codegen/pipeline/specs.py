@@ -193,18 +193,22 @@ def _validate_openapi(doc: Document, diagnostics: Diagnostics) -> None:
     base = OpenAPIV31SpecValidator if str(doc.data["openapi"]).startswith("3.1") else OpenAPIV30SpecValidator
     local, refused = local_only(doc.data)
     for pointer, message in refused:
-        diagnostics.warn(Location(doc.source.path, pointer), message)
+        diagnostics.warn(Location(doc.source.path, pointer), message, rule="reference-leaves-document")
     validator_cls = type("LocalOnly" + base.__name__, (base,), {"resolver_handlers": _RefuseEveryScheme()})
     try:
         errors = list(validator_cls(local).iter_errors())
     except Exception as exc:  # the validator gives up on e.g. a dangling $ref; parsing reports it with its pointer
-        diagnostics.warn(doc.location, f"OpenAPI validation stopped early: {type(exc).__name__}")
+        diagnostics.warn(
+            doc.location, f"OpenAPI validation stopped early: {type(exc).__name__}", rule="openapi-validation-stopped"
+        )
         return
     for error in errors:
         detail = _most_specific(error)
         pointer = "".join("/" + escape_pointer_token(t) for t in detail.absolute_path)
         diagnostics.warn(
-            Location(doc.source.path, pointer), f"not valid OpenAPI {doc.data['openapi']}: {detail.message}"
+            Location(doc.source.path, pointer),
+            f"not valid OpenAPI {doc.data['openapi']}: {detail.message}",
+            rule="openapi-invalid",
         )
 
 
@@ -286,7 +290,9 @@ def validate_json_schema(schema: Any, where: Location, diagnostics: Diagnostics)
     from jsonschema import Draft202012Validator
 
     for error in Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(schema):
-        diagnostics.warn(where.child(*error.absolute_path), f"not a valid JSON Schema: {error.message}")
+        diagnostics.warn(
+            where.child(*error.absolute_path), f"not a valid JSON Schema: {error.message}", rule="json-schema-invalid"
+        )
 
 
 def schema_ref_target(doc: Document, ref: str, where: Location) -> tuple[str, Any]:

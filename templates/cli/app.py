@@ -8,15 +8,14 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from typer.core import TyperCommand
 
-from kling_sdk import PROVIDER_TITLES
+from kling_sdk import PROVIDER_TITLES, PROVIDERS, TASK_PARAMETERS
 from kling_sdk._runtime.errors import (
     APIStatusError,
     AuthenticationError,
@@ -27,13 +26,18 @@ from kling_sdk._runtime.errors import (
     RateLimitError,
     ServerError,
 )
-from kling_sdk._runtime.jobs import Job, PollPolicy, VideoResult
 from kling_sdk._runtime.retry import DEFAULT_RATE_LIMIT_BUDGET
-from kling_sdk.unified import CLIENTS, TASKS, Kling, Request, capabilities, job_ref, parse_job_ref
 
-from .display import JobDisplay, describe
-from .inputs import neutral_request, poll_every
 from .messages import ExitCode, explain, key_env, said
+
+# `kling --help` must start fast: the SDK's models, clients and httpx (kling_sdk.unified, the display, the inputs)
+# are imported by the commands that use them, not when the app is built. _runtime.errors and .retry are plain Python;
+# what the app needs to build its commands (providers, each task's parameters) is plain data in kling_sdk.
+if TYPE_CHECKING:
+    from kling_sdk._runtime.jobs import Job, PollPolicy, VideoResult
+    from kling_sdk.unified import Kling, Request
+
+    from .display import JobDisplay
 
 __all__ = ["ExitCode", "app", "run"]
 
@@ -115,14 +119,17 @@ ProviderOpt = Annotated[
         "--provider",
         "-p",
         metavar="PROVIDER",
-        help=f"Provider to use ({', '.join(CLIENTS)}); repeat for a preference list (the next one is tried when a "
+        help=f"Provider to use ({', '.join(PROVIDERS)}); repeat for a preference list (the next one is tried when a "
         "provider refuses the submit). Default: every provider whose API key is set, in manifest order.",
     ),
 ]
 JobProviderOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--provider", "-p", metavar="PROVIDER", help=f"The job's provider ({', '.join(CLIENTS)}) when REF is a bare id."
+        "--provider",
+        "-p",
+        metavar="PROVIDER",
+        help=f"The job's provider ({', '.join(PROVIDERS)}) when REF is a bare id.",
     ),
 ]
 BaseUrlOpt = Annotated[
@@ -137,6 +144,8 @@ BaseUrlOpt = Annotated[
 
 def chosen_providers(given: list[str] | None) -> list[str]:
     """The preference list: as given, else every provider whose key is set."""
+    from kling_sdk.unified import CLIENTS
+
     if given:
         names = [name for value in given for name in value.split(",") if name]
         unknown = [name for name in names if name not in CLIENTS]
@@ -152,6 +161,8 @@ def chosen_providers(given: list[str] | None) -> list[str]:
 
 def make_kling(providers: list[str], base_url: str | None, rate_limit_wait: float = DEFAULT_RATE_LIMIT_BUDGET) -> Kling:
     """The client for the chosen providers (keys from their environment variables, which must be set)."""
+    from kling_sdk.unified import Kling
+
     require_keys(providers)
     return Kling(providers, base_urls=base_urls_for(providers, base_url), rate_limit_budget=rate_limit_wait)
 
@@ -177,6 +188,8 @@ def fail_with(error: KlingError, *, task: str | None = None, ref: str | None = N
 
 def build_request(task: str, values: dict[str, Any], params: list[str] | None) -> Request:
     """The neutral request from the options given (unset ones keep the model's defaults); bad input exits 2."""
+    from .inputs import neutral_request
+
     data = {name: value for name, value in values.items() if value is not None}
     for item in params or []:
         name, sep, raw = item.partition("=")
@@ -228,6 +241,11 @@ def generate(
     rate_limit_wait: float = DEFAULT_RATE_LIMIT_BUDGET,
 ) -> None:
     """Submit one job, follow it with a progress display, save the video."""
+    from kling_sdk.unified import job_ref
+
+    from .display import JobDisplay
+    from .inputs import poll_every
+
     request = build_request(task, values, params)
     kling = make_kling(chosen_providers(providers), base_url, rate_limit_wait)
     with kling, JobDisplay(err, quiet=quiet) as display:
@@ -259,6 +277,8 @@ def see_through(
     poll: PollPolicy | None,
 ) -> tuple[VideoResult, Path]:
     """Follow an accepted job to its end and save the video; a failure stops with its exit code, naming the job."""
+    from kling_sdk.unified import job_ref
+
     ref = job_ref(job)
     try:
         final = kling.wait(
@@ -288,7 +308,7 @@ def offered(param: str, task: str, option: str) -> Callable[[F], F]:
     """Drop the command's `option` when no provider takes the neutral `param` for `task` (the adapters say)."""
 
     def decorate(command: F) -> F:
-        if any(param in served.get(task, ()) for served in capabilities().values()):
+        if param in TASK_PARAMETERS.get(task, ()):
             return command
         signature = inspect.signature(command, eval_str=True)  # as typer reads it
         kept = [value for name, value in signature.parameters.items() if name != option]
@@ -417,6 +437,8 @@ def image_to_video(
 # ---------------------------------------------------------------------------------------------- follow-ups
 def job_client(ref: str, provider: list[str] | None, base_url: str | None) -> tuple[Kling, Job[Any]]:
     """The client and job handle of `provider:id` (or a bare id with one --provider)."""
+    from kling_sdk.unified import parse_job_ref
+
     default = provider[0] if provider and len(provider) == 1 else None
     try:
         name, job_id = parse_job_ref(ref, default)
@@ -444,6 +466,10 @@ def status(
     quiet: Quiet = False,
 ) -> None:
     """Show a job's state; with -o, save its video (the job must have succeeded)."""
+    from kling_sdk.unified import job_ref
+
+    from .display import JobDisplay, describe
+
     kling, job = job_client(ref, provider, base_url)
     ref = job_ref(job)
     with kling:
@@ -491,6 +517,11 @@ def wait(
     quiet: Quiet = False,
 ) -> None:
     """Follow a job to its end and save its video (after --no-wait, an interrupt or a deadline)."""
+    from kling_sdk.unified import job_ref
+
+    from .display import JobDisplay
+    from .inputs import poll_every
+
     kling, job = job_client(ref, provider, base_url)
     with kling, JobDisplay(err, quiet=quiet) as display:
         display.following(job)
@@ -504,6 +535,8 @@ def wait(
 @app.command(cls=PlainUsage)
 def cancel(ref: JobRef, provider: JobProviderOpt = None, base_url: BaseUrlOpt = None) -> None:
     """Ask the provider to cancel a job (a finished job has nothing to cancel: exit 1)."""
+    from kling_sdk.unified import job_ref
+
     kling, job = job_client(ref, provider, base_url)
     ref = job_ref(job)
     with kling:
@@ -538,6 +571,10 @@ def _finished(kling: Kling, job: Job[Any]) -> str | None:
 @app.command(cls=PlainUsage)
 def providers(as_json: AsJson = False) -> None:
     """Which provider serves which task with which parameters, and whether its key is set."""
+    from rich.table import Table
+
+    from kling_sdk.unified import CLIENTS, TASKS, capabilities
+
     table_data = capabilities()
     if as_json:
         out.print(json.dumps({p: {t: list(ps) for t, ps in tasks.items()} for p, tasks in table_data.items()}))

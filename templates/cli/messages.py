@@ -35,7 +35,6 @@ from kling_sdk._runtime.errors import (
     SubmitOutcomeUnknownError,
     UnsupportedOperationError,
 )
-from kling_sdk.unified import ADAPTERS
 
 __all__ = ["ExitCode", "Failure", "base_url_env", "explain", "flag_for", "key_env", "said"]
 
@@ -83,6 +82,8 @@ def base_url_env(provider: str) -> str:
 
 def neutral_field(field: str, provider: str | None, task: str | None) -> str:
     """The neutral parameter behind a provider's wire field (`start_image_url` -> `start_image`)."""
+    from kling_sdk.unified import ADAPTERS  # the adapters hold pydantic models: loaded when an error needs them
+
     for (name, served), adapter in ADAPTERS.items():
         if (provider is None or name == provider) and (task is None or served == task):
             for param, wire, _ in adapter.fields:
@@ -159,7 +160,9 @@ def explain(error: KlingError, *, task: str | None = None, ref: str | None = Non
 
 
 def _invalid(error: InvalidRequestError, task: str | None, by_field: bool) -> Failure:
-    known = error.provider in {name for name, _ in ADAPTERS}
+    from kling_sdk import PROVIDERS
+
+    known = error.provider in PROVIDERS
     provider = error.provider if known else None
     if error.field == "task":
         return Failure(ExitCode.USAGE, f"{error.message}: choose one of them with --provider")
