@@ -12,7 +12,14 @@ from pathlib import Path
 from codegen import generate
 from codegen.drift.report import FAIL_ON, FORMATS
 from codegen.pipeline import lock, output
-from codegen.pipeline.diagnostics import Diagnostics, GenerationError, Location, internal_error
+from codegen.pipeline.diagnostics import (
+    Diagnostics,
+    GenerationError,
+    KnownDefect,
+    Location,
+    acknowledge,
+    internal_error,
+)
 from codegen.pipeline.manifest import Manifest, load
 from codegen.pipeline.parse import build_api
 
@@ -32,7 +39,11 @@ def _parser() -> argparse.ArgumentParser:
             "--manifest", type=Path, default=Path("providers.toml"), help="manifest (default: providers.toml)"
         )
         cmd.add_argument("--output", type=Path, help="output directory (default: the manifest's generator.output)")
-        cmd.add_argument("-q", "--quiet", action="store_true", help="print warnings only")
+        verbosity = cmd.add_mutually_exclusive_group()
+        verbosity.add_argument("-q", "--quiet", action="store_true", help="print new warnings only")
+        verbosity.add_argument(
+            "-v", "--verbose", action="store_true", help="also list the known spec defects, each with its reason"
+        )
     locking = sub.add_parser("lock", help="write or refresh specs/lock.json entries for the vendored files")
     locking.add_argument("--provider", action="append", help="only this provider (repeatable)")
     locking.add_argument(
@@ -74,6 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "rules":
         return _rules()
     diagnostics = Diagnostics()
+    manifest: Manifest | None = None
     try:
         manifest = load(args.manifest)
         if args.command == "list":
@@ -86,13 +98,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _drift(manifest, args)
         return _generate_or_check(manifest, args, diagnostics)
     except GenerationError as exc:
-        _print_diagnostics(diagnostics)
+        _print_diagnostics(diagnostics, _known_defects(manifest, args), stale=False)
         print(f"error: {exc}", file=sys.stderr)
         if args.command not in ("drift", "list"):
             print("nothing was written", file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:  # a bug or an input nobody foresaw: a location and exit 2, never a traceback
-        _print_diagnostics(diagnostics)
+        _print_diagnostics(diagnostics, _known_defects(manifest, args), stale=False)
         print(f"error: {internal_error(exc)}", file=sys.stderr)
         if args.command not in ("drift", "list"):
             print("nothing was written", file=sys.stderr)
@@ -106,14 +118,15 @@ def _generate_or_check(manifest: Manifest, args: argparse.Namespace, diagnostics
     _warn_edited_specs(manifest, list(lock.named_files(manifest, args.provider)), diagnostics)
     scopes = output.owned_scopes(manifest, args.provider)
     out_dir = args.output or manifest.output
-    _print_diagnostics(diagnostics, quiet=args.quiet)
+    _print_diagnostics(diagnostics, _known_defects(manifest, args), quiet=args.quiet, verbose=args.verbose)
     elapsed = time.perf_counter() - started
     unlocked = lock.out_of_step(manifest, args.provider)
     if args.command == "check":
         diff = output.compare(files, out_dir, scopes)
         if not diff.clean:
             print(diff.report())
-            print(f"codegen check: {out_dir} is out of date; run `codegen generate`", file=sys.stderr)
+            for line in _next_steps(diff, out_dir):
+                print(f"codegen check: {line}", file=sys.stderr)
         for path, why in unlocked:
             print(f"lock: {path}: {why}")
         if unlocked:
@@ -135,6 +148,22 @@ def _generate_or_check(manifest: Manifest, args: argparse.Namespace, diagnostics
     return EXIT_OK
 
 
+def _next_steps(diff: output.TreeDiff, out_dir: Path) -> list[str]:
+    """What to do about a tree that is not what the inputs produce: a hand edit is lost by regenerating."""
+    steps = []
+    if diff.hand_edited:
+        count = len(diff.hand_edited)
+        steps.append(
+            f"{count} file{'s' if count != 1 else ''} in {out_dir} edited by hand: the next `codegen generate`"
+            " overwrites them and the edit is lost. To keep an edit, make it in the inputs each file is made from"
+            " (templates/, providers.toml, specs/: named beside it above) and run `codegen generate`;"
+            " to drop it, just run `codegen generate`"
+        )
+    if diff.stale or diff.missing or diff.orphan:
+        steps.append(f"{out_dir} is out of date with its inputs; run `codegen generate`")
+    return steps
+
+
 def _lock_name(manifest: Manifest) -> str:
     return (
         manifest.lock.relative_to(manifest.root).as_posix()
@@ -147,7 +176,9 @@ def _warn_edited_specs(manifest: Manifest, paths: list[str], diagnostics: Diagno
     """Warn where a vendored file differs from the copy its lock entry records (a local edit, or a new copy)."""
     if not manifest.lock.exists():
         diagnostics.warn(
-            Location(_lock_name(manifest)), "no lock file: the provenance of the vendored specs is not recorded"
+            Location(_lock_name(manifest)),
+            "no lock file: the provenance of the vendored specs is not recorded",
+            rule="lock-missing",
         )
         return
     for path, entry in lock.stale_digests(manifest, paths):
@@ -155,6 +186,7 @@ def _warn_edited_specs(manifest: Manifest, paths: list[str], diagnostics: Diagno
             Location(path),
             f"differs from the copy recorded in the lock ({entry.get('origin', 'unknown origin')}, "
             f"{entry.get('date', 'no date')}): edited locally since it was vendored; `codegen lock` records it",
+            rule="spec-edited",
         )
 
 
@@ -285,11 +317,50 @@ def _list(manifest: Manifest, diagnostics: Diagnostics) -> int:
             for adapter in unit.adapters:
                 print(f"    neutral {adapter.task}: {', '.join(f'{f.param} -> {f.pointer}' for f in adapter.fields)}")
             print(f"    models: {', '.join(m.name for m in unit.models)}")
-    _print_diagnostics(diagnostics, quiet=True)
+    _print_diagnostics(diagnostics, _known_defects(manifest, None), quiet=True)
     return EXIT_OK
 
 
-def _print_diagnostics(diagnostics: Diagnostics, quiet: bool = False) -> None:
-    for item in diagnostics.items:
-        if item.level == "warning" or not quiet:
-            print(item, file=sys.stderr)
+def _known_defects(manifest: Manifest | None, args: argparse.Namespace | None) -> list[KnownDefect]:
+    """The acknowledgements of the providers this run covers."""
+    selected = getattr(args, "provider", None)
+    if manifest is None:
+        return []
+    return [d for p in manifest.providers if not selected or p.name in selected for d in p.known_defects]
+
+
+def _print_diagnostics(
+    diagnostics: Diagnostics,
+    defects: list[KnownDefect],
+    *,
+    quiet: bool = False,
+    verbose: bool = False,
+    stale: bool = True,
+) -> None:
+    """Print new defects in full, known ones as one line, and acknowledgements that match nothing.
+
+    New warnings always, new notes unless quiet; the known ones each with its reason when verbose. A stale
+    acknowledgement is reported so that it does not outlive its defect.
+    """
+    sorted_out = acknowledge(diagnostics.items, defects)
+    new = [item for item in sorted_out.new if item.level == "warning" or not quiet]
+    for item in new:
+        print(f"{item} [{item.rule}]", file=sys.stderr)
+    for defect in sorted_out.stale if stale else ():
+        print(
+            f"warning: {defect.where}: acknowledges {defect.rule} at {defect.pointer!r}, which no longer occurs: "
+            "remove the entry (stale)",
+            file=sys.stderr,
+        )
+    if verbose:
+        for item in sorted_out.known:
+            print(f"{item} [{item.rule}; known: {item.known}]", file=sys.stderr)
+    elif sorted_out.known and not quiet:
+        count = len(sorted_out.known)
+        print(f"{count} known spec defect{'s' if count != 1 else ''} handled; -v lists them", file=sys.stderr)
+    if any(item.level == "warning" for item in new) and not quiet:
+        print(
+            "new spec defects are listed in full: fix the spec, or once handled acknowledge each under"
+            " [[providers.<name>.known_defects]] in the manifest (rule, pointer, reason)",
+            file=sys.stderr,
+        )

@@ -100,8 +100,8 @@ def test_on_a_terminal_the_progress_is_a_live_bar(fake: FakeServer, tmp_path: Pa
         cwd=tmp_path, env={**key_env(name, fake), "TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1"},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "\x1b[" in done.stderr and "━" in done.stderr  # rich redraws a bar in place
-    assert "kB" in done.stderr  # the download column
+    assert "\x1b[2K" in done.stderr  # rich redraws the live line in place
+    assert "━" in done.stderr and f"/{len(fake.app.video):,} bytes" in done.stderr  # a byte bar while downloading
     assert (tmp_path / "clip.mp4").stat().st_size == len(fake.app.video)
 
 
@@ -175,8 +175,11 @@ def _bad_inputs() -> list[tuple[list[str], int, str]]:
         (["text-to-video", "x", "-p", name], 2, f"{name} does not serve text-to-video")
         for name in not_serving(TEXT)[:1]
     ]
-    found += [(["text-to-video", "x", "-p", name, "--voice-id", "v1"], 2, "does not support voice_ids")
-              for name in not_serving(TEXT, "voice_ids")[:1]]  # fmt: skip
+    for task in (TEXT, IMAGE):  # --voice-id exists where some provider takes voice ids; elsewhere it is unknown
+        image = ["--image", "https://example.com/a.png"] if task == IMAGE else []
+        said = "does not support voice_ids" if serving(task, "voice_ids") else "No such option: --voice-id"
+        found += [([task, "x", *image, "-p", name, "--voice-id", "v1"], 2, said)
+                  for name in not_serving(task, "voice_ids")[:1]]  # fmt: skip
     for name in serving(TEXT)[:1]:
         found += [
             (["text-to-video", "x", "-p", name, "--duration", "7"], 2, "duration"),
@@ -221,7 +224,7 @@ def test_exit_codes_for_refused_failed_and_unknown(
     assert main(["text-to-video", "y", *base]) == 4  # the outcome is unknown: never resubmitted
     assert main(["text-to-video", "z", *base, "--deadline", "0.1"]) == 5  # still running
     err = capsys.readouterr().err
-    assert f"kling status {name}:" in err  # the job reference is never lost
+    assert f"kling wait {name}:" in err  # the job reference is never lost, with the command that follows it
     assert "wrong-key" not in err
     for variable in ENV_KEYS:
         monkeypatch.delenv(variable, raising=False)

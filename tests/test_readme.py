@@ -58,3 +58,17 @@ def test_the_readme_snippets_pass_mypy_strict(tmp_path: Path) -> None:
         cwd=ROOT, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 0, f"README.md snippets (readme_line_N.py: the fence at line N):\n{done.stdout}"
+
+
+PIP_INSTALL = re.compile(r"pip install (?P<args>[^`&\n]+)")
+
+
+def test_every_install_the_readme_shows_is_from_the_repository() -> None:
+    """Nothing is published to a package index: each `pip install` names a path of this repository."""
+    installs = [m.group("args").split() for m in PIP_INSTALL.finditer(README.read_text(encoding="utf-8"))]
+    assert installs
+    for args in installs:
+        targets = [a.strip("'\"") for a in args if not a.startswith("-")]
+        assert targets and all(t.startswith(".") for t in targets), args
+        for target in targets:
+            assert (ROOT / re.sub(r"\[[^\]]*\]$", "", target)).is_dir(), target

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
 from typing import Literal
 
 Level = Literal["warning", "info"]
@@ -37,11 +38,17 @@ class Location:
 
 @dataclass(frozen=True)
 class Diagnostic:
-    """A spec problem the generator handled; printed, never fatal."""
+    """A spec problem the generator handled; printed, never fatal.
+
+    `rule` names the kind of problem (what an acknowledgement in the manifest matches); `known` is the manifest's
+    reason for accepting it — an acknowledgement's or an override's — or None for a defect nobody has looked at.
+    """
 
     level: Level
     location: Location
     message: str
+    rule: str
+    known: str | None = None
 
     def __str__(self) -> str:
         return f"{self.level}: {self.location}: {self.message}"
@@ -62,17 +69,66 @@ class Diagnostics:
 
     items: list[Diagnostic] = field(default_factory=list)
 
-    def warn(self, location: Location, message: str) -> None:
-        """Record a warning (once: each model a provider serves reads its shared operations again)."""
-        self._add(Diagnostic("warning", location, _bounded(message)))
+    def warn(self, location: Location, message: str, *, rule: str, known: str | None = None) -> None:
+        """Record a warning of kind `rule` (`known`: the manifest's reason, where the manifest itself handles it);
+        once: each model a provider serves reads its shared operations again."""
+        self._add(Diagnostic("warning", location, _bounded(message), rule, known))
 
-    def info(self, location: Location, message: str) -> None:
-        """Record an informational note (once)."""
-        self._add(Diagnostic("info", location, _bounded(message)))
+    def info(self, location: Location, message: str, *, rule: str, known: str | None = None) -> None:
+        """Record an informational note of kind `rule` (once)."""
+        self._add(Diagnostic("info", location, _bounded(message), rule, known))
 
     def _add(self, item: Diagnostic) -> None:
         if item not in self.items:
             self.items.append(item)
+
+
+@dataclass(frozen=True)
+class KnownDefect:
+    """A spec defect the manifest acknowledges (`[[providers.<name>.known_defects]]`), with the reason it is fine.
+
+    It matches a diagnostic of its `rule` in one of `files` (the provider's vendored documents, or the one its
+    `spec` names) whose pointer matches the `pointer` glob and whose message matches the `message` glob.
+    """
+
+    where: Location
+    files: tuple[str, ...]
+    rule: str
+    pointer: str
+    message: str
+    reason: str
+
+    def matches(self, item: Diagnostic) -> bool:
+        """Whether this acknowledgement covers `item`."""
+        return (
+            item.rule == self.rule
+            and item.location.file in self.files
+            and fnmatchcase(item.location.pointer, self.pointer)
+            and fnmatchcase(item.message, self.message)
+        )
+
+
+@dataclass(frozen=True)
+class Acknowledged:
+    """Diagnostics sorted by what the manifest says of them."""
+
+    new: tuple[Diagnostic, ...]
+    known: tuple[Diagnostic, ...]
+    stale: tuple[KnownDefect, ...]
+
+
+def acknowledge(items: Iterable[Diagnostic], defects: Iterable[KnownDefect]) -> Acknowledged:
+    """Mark each diagnostic an acknowledgement covers as known (with its reason); list those that cover nothing."""
+    items, defects = tuple(items), tuple(defects)
+    new, known = [], []
+    for item in items:
+        match = None if item.known is not None else next((d for d in defects if d.matches(item)), None)
+        if item.known is None and match is None:
+            new.append(item)
+        else:
+            known.append(item if match is None else replace(item, known=match.reason))
+    stale = tuple(d for d in defects if not any(d.matches(item) for item in items))
+    return Acknowledged(tuple(new), tuple(known), stale)
 
 
 MAX_MESSAGE = 400

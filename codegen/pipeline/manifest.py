@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from codegen.pipeline import names
-from codegen.pipeline.diagnostics import GenerationError, Location
+from codegen.pipeline.diagnostics import GenerationError, KnownDefect, Location
 from codegen.pipeline.ir import (
     JOB_FIELDS,
     JOB_STATES,
@@ -166,6 +166,7 @@ class ProviderDecl:
     fake: FakeDecl | None = None
     fetch: FetchDecl = FetchDecl()
     models: tuple[ServedModel, ...] = ()  # the models it serves, in declaration order
+    known_defects: tuple[KnownDefect, ...] = ()
 
     def spec(self, spec_id: str) -> SpecSource:
         """The spec source with this id."""
@@ -419,6 +420,10 @@ def _load_provider(name: str, data: Any, where: Location, models: dict[str, Neut
     calls = tuple(op.name for op in (*own, *model_ops) if op.kind == "call")
     fake = _load_fake(t.table("fake"), jobs, calls) if "fake" in t.data else None
     fetch = _load_fetch(t.table("fetch", {}))
+    known_defects = tuple(
+        _load_known_defect(item, where.child("known_defects", i), specs)
+        for i, item in enumerate(t.get("known_defects", list, []))
+    )
     rename = t.get("rename", dict, {})
     for key, value in rename.items():
         if not isinstance(value, str):
@@ -443,12 +448,34 @@ def _load_provider(name: str, data: Any, where: Location, models: dict[str, Neut
         fake=fake,
         fetch=fetch,
         models=served,
-        # The fake's templates and the fetch settings do not shape this provider's clients; each model's table
-        # shapes only its own (its hash is the model's).
-        table_hash=_hash(_without(data, "fake", "fetch", "models")),
+        known_defects=known_defects,
+        # The fake's templates, the fetch settings and the acknowledged spec defects do not shape this provider's
+        # clients; each model's table shapes only its own (its hash is the model's).
+        table_hash=_hash(_without(data, "fake", "fetch", "models", "known_defects")),
     )
     t.done()
     return provider
+
+
+def _load_known_defect(data: Any, where: Location, specs: list[SpecSource]) -> KnownDefect:
+    """One `[[providers.<name>.known_defects]]` entry: which diagnostics it acknowledges, and why that is fine."""
+    t = _Table(data, where)
+    spec_id = t.get("spec", str, None)
+    paths = {s.id: s.path for s in specs}
+    if spec_id is not None and spec_id not in paths:
+        raise GenerationError(where.child("spec"), f"unknown spec id {spec_id!r} (declared: {', '.join(paths)})")
+    defect = KnownDefect(
+        where=where,
+        files=(paths[spec_id],) if spec_id is not None else tuple(paths.values()),
+        rule=t.get("rule", str),
+        pointer=t.get("pointer", str),
+        message=t.get("message", str, "*"),
+        reason=t.get("reason", str),
+    )
+    t.done()
+    if not defect.reason.strip():
+        raise GenerationError(where.child("reason"), "say why the defect is harmless (or how it is handled)")
+    return defect
 
 
 def _load_not_reached(t: _Table) -> NotReached:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codegen.pipeline.manifest import Manifest
-from codegen.pipeline.render import header_hash
+from codegen.pipeline.render import header_hash, header_inputs
 
 _IGNORED_PARTS = ("__pycache__",)
 _IGNORED_SUFFIXES = (".pyc", ".pyo")
@@ -22,6 +22,7 @@ class TreeDiff:
 
     stale: dict[str, str] = field(default_factory=dict)  # inputs changed since generation: path -> diff
     hand_edited: dict[str, str] = field(default_factory=dict)  # same inputs, different text: path -> diff
+    made_from: dict[str, str] = field(default_factory=dict)  # hand-edited path -> the inputs its header names
     missing: list[str] = field(default_factory=list)
     orphan: list[str] = field(default_factory=list)
 
@@ -35,7 +36,8 @@ class TreeDiff:
         lines = []
         for label, paths in (("stale", self.stale), ("hand-edited", self.hand_edited)):
             for path, diff in paths.items():
-                lines.append(f"{label}: {path}")
+                made_from = self.made_from.get(path)
+                lines.append(f"{label}: {path}" + (f" (made from {made_from})" if made_from else ""))
                 lines.append(diff)
         lines += [f"missing: {path}" for path in self.missing]
         lines += [f"orphan: {path}" for path in self.orphan]
@@ -111,6 +113,8 @@ def compare(files: dict[str, str | bytes], output: Path, scopes: list[str]) -> T
         )
         if header_hash(current) is not None and header_hash(current) == header_hash(expected):
             diff.hand_edited[path] = text
+            if (inputs := header_inputs(expected)) is not None:
+                diff.made_from[path] = inputs
         else:
             diff.stale[path] = text
     diff.orphan = sorted(on_disk - set(files)) + [f"{folder}/" for folder in empty_dirs(output, scopes)]

@@ -195,12 +195,14 @@ def _name_fields(model: ir.Model, reserved: names.Reserved, diagnostics: Diagnos
                 _location(f.source),
                 f"property {f.wire_name!r} of {model.name} is generated as `{name}`: another property takes "
                 f"`{names.python_name(f.wire_name, reserved)}`; the wire name stays its alias",
+                rule="property-renamed",
             )
         elif names.python_name(f.wire_name) != name:
             diagnostics.info(
                 _location(f.source),
                 f"property {f.wire_name!r} of {model.name} is generated as `{name}`: "
                 f"`{names.python_name(f.wire_name)}` is a name pydantic, the runtime or the module uses",
+                rule="property-renamed-reserved",
             )
     return replace(model, fields=tuple(replace(f, name=assigned[f.wire_name]) for f in model.fields))
 
@@ -216,6 +218,7 @@ def _name_params(op: ir.Operation, reserved: frozenset[str], diagnostics: Diagno
                 _location(p.source),
                 f"{p.location} parameter {p.wire_name!r} of {op.name} is generated as `{name}`: "
                 f"`{names.python_name(p.wire_name)}` is taken ({why}); it is still sent as {p.wire_name!r}",
+                rule="parameter-renamed",
             )
     return replace(op, params=tuple(replace(p, name=assigned[p.wire_name]) for p in op.params))
 
@@ -257,6 +260,7 @@ def _check_jobs(
             where.child("states"),
             f"status value(s) {', '.join(unmapped)} of {status_model.name}.{token} "
             "are not mapped; jobs reporting them are treated as `unknown`",
+            rule="status-unmapped",
         )
 
 
@@ -536,7 +540,11 @@ class _ProviderBuilder:
                 location = node.schema.get("in")
                 name = _expect(node, "name", str)
                 if location not in ("path", "query"):
-                    self.diag.warn(node.location, f"{location} parameter {name!r} is not supported; not generated")
+                    self.diag.warn(
+                        node.location,
+                        f"{location} parameter {name!r} is not supported; not generated",
+                        rule="parameter-unsupported",
+                    )
                     continue
                 shape = (
                     self._shape(node.child("schema"), names.class_name(name), "request")
@@ -652,7 +660,9 @@ class _ProviderBuilder:
             if len(places) > 1:
                 others = ", ".join(str(p) for p in places[1:])
                 self.diag.warn(
-                    places[0], f"operationId {op_id!r} is shared with {others}; method names come from providers.toml"
+                    places[0],
+                    f"operationId {op_id!r} is shared with {others}; method names come from providers.toml",
+                    rule="operation-id-shared",
                 )
         for (method, path), places in by_route.items():
             files = {p.file for p in places}
@@ -660,6 +670,7 @@ class _ProviderBuilder:
                 self.diag.info(
                     places[0],
                     f"{method} {path} is declared by {len(files)} documents; the manifest's spec id picks one",
+                    rule="route-shared",
                 )
 
     # ------------------------------------------------------------------ models
@@ -797,7 +808,12 @@ class _ProviderBuilder:
                 raise GenerationError(
                     Location("providers.toml"), f'override {target!r}: only type = "any" is supported'
                 )
-            self.diag.info(node.location, f"type replaced by a JSON value per providers.toml: {override.reason}")
+            self.diag.info(
+                node.location,
+                f"type replaced by a JSON value per providers.toml: {override.reason}",
+                rule="override-type",
+                known=override.reason,
+            )
             self.any_locations.add(str(node.location))
             shape = _Shape(ir.TypeRef("any"), nullable=True, description=_clean_text(node.schema.get("description")))
         else:
@@ -806,7 +822,12 @@ class _ProviderBuilder:
             added = tuple(ir.Constraint(k, v) for k, v in override.constraints)
             kept = tuple(c for c in shape.constraints if c.keyword not in dict(override.constraints))
             shape = replace(shape, constraints=kept + added)
-            self.diag.info(node.location, f"constraints added per providers.toml: {override.reason}")
+            self.diag.info(
+                node.location,
+                f"constraints added per providers.toml: {override.reason}",
+                rule="override-constraints",
+                known=override.reason,
+            )
         has_default, default = False, None
         if shape.default:
             has_default, default = self._coerce_default(shape, shape.default_at or node)
@@ -987,6 +1008,7 @@ class _ProviderBuilder:
                 node.location.child("pattern"),
                 "pydantic's regular-expression engine does not support this pattern (look-around or a back-reference);"
                 " it is not enforced by the generated model",
+                rule="pattern-not-enforced",
             )
             found = tuple(c for c in found if c is not pattern)
         return found
@@ -1016,17 +1038,24 @@ class _ProviderBuilder:
         if value is None:
             if shape.nullable:
                 return True, None
-            self.diag.warn(where.location, "default null on a non-nullable property; no default generated")
+            self.diag.warn(
+                where.location, "default null on a non-nullable property; no default generated", rule="default-dropped"
+            )
             return False, None
         ok, coerced = _coerce(value, shape.type)
         if not ok:
             self.diag.warn(
                 where.location,
                 f"default {value!r} does not match the declared type ({_describe(shape.type)}); no default generated",
+                rule="default-dropped",
             )
             return False, None
         if coerced != value or type(coerced) is not type(value):
-            self.diag.warn(where.location, f"default {value!r} is not {_describe(shape.type)}; coerced to {coerced!r}")
+            self.diag.warn(
+                where.location,
+                f"default {value!r} is not {_describe(shape.type)}; coerced to {coerced!r}",
+                rule="default-coerced",
+            )
         return True, coerced
 
 

@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -225,17 +226,31 @@ def _validate_openapi(doc: Document, diagnostics: Diagnostics) -> None:
     base = OpenAPIV31SpecValidator if str(doc.data["openapi"]).startswith("3.1") else OpenAPIV30SpecValidator
     local, refused = local_only(doc.data)
     for pointer, message in refused:
-        diagnostics.warn(doc.at(pointer), message)
+        diagnostics.warn(doc.at(pointer), message, rule="reference-leaves-document")
     validator_cls = type("LocalOnly" + base.__name__, (base,), {"resolver_handlers": _RefuseEveryScheme()})
     try:
         errors = list(validator_cls(local).iter_errors())
     except Exception as exc:  # the validator gives up on e.g. a dangling $ref; parsing reports it with its pointer
-        diagnostics.warn(doc.location, f"OpenAPI validation stopped early: {type(exc).__name__}")
+        diagnostics.warn(
+            doc.location, f"OpenAPI validation stopped early: {type(exc).__name__}", rule="openapi-validation-stopped"
+        )
         return
     for error in errors:
         detail = _most_specific(error)
-        pointer = "".join("/" + escape_pointer_token(t) for t in detail.absolute_path)
-        diagnostics.warn(doc.at(pointer), f"not valid OpenAPI {doc.data['openapi']}: {detail.message}")
+        pointer = "".join("/" + escape_pointer_token(t) for t in detail.absolute_path) or _operation_named(detail)
+        diagnostics.warn(
+            doc.at(pointer), f"not valid OpenAPI {doc.data['openapi']}: {detail.message}", rule="openapi-invalid"
+        )
+
+
+# The validator's path-parameter errors carry no JSON path, only the operation in their text.
+_OPERATION_IN_MESSAGE = re.compile(r"for '(get|put|post|delete|options|head|patch|trace)' operation in '(/[^']*)'")
+
+
+def _operation_named(detail: Any) -> str:
+    """The pointer of the operation a validator message names (`.../paths/~1a~1{id}/get`), else the root."""
+    found = _OPERATION_IN_MESSAGE.search(str(getattr(detail, "message", "")))
+    return "" if found is None else "/paths/" + escape_pointer_token(found[2]) + "/" + found[1]
 
 
 class ExternalReferenceRefused(Exception):
@@ -316,7 +331,9 @@ def validate_json_schema(schema: Any, where: Location, diagnostics: Diagnostics)
     from jsonschema import Draft202012Validator
 
     for error in Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(schema):
-        diagnostics.warn(where.child(*error.absolute_path), f"not a valid JSON Schema: {error.message}")
+        diagnostics.warn(
+            where.child(*error.absolute_path), f"not a valid JSON Schema: {error.message}", rule="json-schema-invalid"
+        )
 
 
 def schema_ref_target(doc: Document, ref: str, where: Location) -> tuple[str, Any]:

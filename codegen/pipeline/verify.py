@@ -271,7 +271,9 @@ def _methods(op: ir.Operation, provider: ir.Provider) -> tuple[str, ...]:
 
 def _bindings(body: list[ast.stmt]) -> Iterator[tuple[str, ast.stmt]]:
     for node in body:
-        if isinstance(node, ast.Import | ast.ImportFrom):
+        if isinstance(node, ast.If):  # `if TYPE_CHECKING:` imports bind the module's names too (lazy re-exports)
+            yield from _bindings(node.body)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
             for alias in node.names:
                 yield (alias.asname or alias.name).split(".")[0], node
         elif isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):

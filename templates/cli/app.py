@@ -1,61 +1,62 @@
-"""The `kling` commands: text-to-video, image-to-video, status, cancel, providers and batch."""
+"""The `kling` commands: text-to-video, image-to-video, status, wait, cancel, providers and batch."""
 
 from __future__ import annotations
 
-import importlib
+import inspect
 import json
 import os
 import re
-from enum import IntEnum
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from typer.core import TyperCommand
 
-from kling_sdk import DEFAULT_MODEL, MODELS, PROVIDER_TITLES
+from kling_sdk import DEFAULT_MODEL, MODELS, PROVIDER_TITLES, PROVIDERS, TASK_PARAMETERS
 from kling_sdk._runtime.errors import (
-    APIError,
-    DownloadError,
-    GenerationFailedError,
+    APIStatusError,
+    AuthenticationError,
     InvalidRequestError,
-    JobDeadlineExceededError,
     KlingError,
-    MissingApiKeyError,
-    NoProviderAcceptedError,
-    SubmitOutcomeUnknownError,
-    UnsupportedOperationError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
 )
-from kling_sdk._runtime.jobs import Job, VideoResult
 from kling_sdk._runtime.retry import DEFAULT_RATE_LIMIT_BUDGET
-from kling_sdk.unified import CLIENTS, TASKS, Kling, Request, capabilities, job_ref, parse_job_ref, serving
 
-from .display import JobDisplay, allowed_text, describe
-from .inputs import neutral_request, poll_every
+from .messages import ExitCode, explain, key_env, said
+
+# `kling --help` must start fast: the SDK's models, clients and httpx (kling_sdk.unified, the display, the inputs)
+# are imported by the commands that use them, not when the app is built. _runtime.errors and .retry are plain Python;
+# what the app needs to build its commands (providers, each task's parameters) is plain data in kling_sdk.
+if TYPE_CHECKING:
+    from kling_sdk._runtime.jobs import Job, PollPolicy, VideoResult
+    from kling_sdk.unified import Kling, Request
+
+    from .display import JobDisplay
 
 __all__ = ["ExitCode", "app", "run"]
 
-
-class ExitCode(IntEnum):
-    """The documented exit codes (see `kling_sdk.cli`)."""
-
-    OK = 0
-    FAILED = 1
-    USAGE = 2
-    REFUSED = 3
-    UNKNOWN = 4
-    DEADLINE = 5
-    DOWNLOAD = 6
-    INTERRUPTED = 130
-
-
 EXIT_CODES_HELP = (
-    "Exit codes: 0 done; 1 the job failed or was cancelled; 2 bad arguments or a request refused locally (nothing "
-    "sent); 3 the provider refused the submit (no job exists); 4 the submit's outcome is unknown (not resubmitted); "
-    "5 deadline passed (the job may still run); 6 the video could not be saved; 130 interrupted."
+    "Exit codes: 0 done; 1 the job failed or was cancelled (cancel: it had already finished); 2 bad arguments, an "
+    "unknown job or a request refused locally (nothing sent); 3 the provider refused the request or could not be "
+    "reached (a submit: no job exists); 4 the submit's outcome is unknown (not resubmitted); 5 the job has not "
+    "finished (deadline passed, or status -o on a running job): kling wait REF; 6 the video could not be saved; "
+    "130 interrupted."
 )
+
+
+class PlainUsage(TyperCommand):
+    """A command whose usage line names its arguments plainly (`PROMPT`, not typer's `{PROMPT}`)."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = super().collect_usage_pieces(ctx)
+        return [piece[1:-1] if piece[:1] == "{" and piece[-1:] == "}" else piece for piece in pieces]
+
 
 app = typer.Typer(
     name="kling",
@@ -118,29 +119,35 @@ ProviderOpt = Annotated[
     typer.Option(
         "--provider",
         "-p",
-        help=f"Provider to use ({', '.join(CLIENTS)}); repeat for a preference list (failover before a job is "
-        "accepted). Default: every provider whose API key is set, in manifest order.",
+        metavar="PROVIDER",
+        help=f"Provider to use ({', '.join(PROVIDERS)}); repeat for a preference list (the next one is tried when a "
+        "provider refuses the submit). Default: every provider whose API key is set, in manifest order.",
+    ),
+]
+JobProviderOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--provider",
+        "-p",
+        metavar="PROVIDER",
+        help=f"The job's provider ({', '.join(PROVIDERS)}) when REF is a bare id.",
     ),
 ]
 BaseUrlOpt = Annotated[
     str | None,
     typer.Option(
         "--base-url",
+        metavar="URL",
         help="The provider's base URL (one provider), e.g. the fake provider's; or set <PROVIDER>_BASE_URL.",
     ),
 ]
 
 
-def key_env(provider: str) -> str:
-    """The environment variable holding a provider's API key."""
-    module = importlib.import_module(f"kling_sdk.{provider}")
-    name: str = module.PROVIDER.api_key_env
-    return name
-
-
 def chosen_providers(given: list[str] | None, request: Request | None = None) -> list[str]:
     """The preference list: as given, else every provider whose key is set (that serves the request's model and
     task, when there is a request)."""
+    from kling_sdk.unified import CLIENTS, serving
+
     if given:
         names = [name for value in given for name in value.split(",") if name]
         unknown = [name for name in names if name not in CLIENTS]
@@ -157,8 +164,18 @@ def chosen_providers(given: list[str] | None, request: Request | None = None) ->
 
 
 def make_kling(providers: list[str], base_url: str | None, rate_limit_wait: float = DEFAULT_RATE_LIMIT_BUDGET) -> Kling:
-    """The client for the chosen providers (keys from their environment variables)."""
+    """The client for the chosen providers (keys from their environment variables, which must be set)."""
+    from kling_sdk.unified import Kling
+
+    require_keys(providers)
     return Kling(providers, base_urls=base_urls_for(providers, base_url), rate_limit_budget=rate_limit_wait)
+
+
+def require_keys(providers: list[str]) -> None:
+    """Every chosen provider's key is set, or the command stops before anything is sent."""
+    for name in providers:
+        if not os.environ.get(key_env(name)):
+            fail(ExitCode.USAGE, f"no API key for {name}: set {key_env(name)} (nothing was sent)")
 
 
 def fail(code: ExitCode, message: str) -> NoReturn:
@@ -167,23 +184,16 @@ def fail(code: ExitCode, message: str) -> NoReturn:
     raise Stop(code)
 
 
-def exit_code_of(error: BaseException) -> ExitCode:
-    """The documented exit code of an SDK error."""
-    if isinstance(error, InvalidRequestError | MissingApiKeyError | UnsupportedOperationError):
-        return ExitCode.USAGE
-    if isinstance(error, SubmitOutcomeUnknownError):
-        return ExitCode.UNKNOWN
-    if isinstance(error, GenerationFailedError):
-        return ExitCode.FAILED
-    if isinstance(error, JobDeadlineExceededError):
-        return ExitCode.DEADLINE
-    if isinstance(error, DownloadError):
-        return ExitCode.DOWNLOAD
-    return ExitCode.REFUSED
+def fail_with(error: KlingError, *, task: str | None = None, ref: str | None = None) -> NoReturn:
+    """Print what failed, for which provider and what to do next; stop with the documented exit code."""
+    failure = explain(error, task=task, ref=ref)
+    fail(failure.code, failure.text)
 
 
 def build_request(task: str, values: dict[str, Any], params: list[str] | None) -> Request:
     """The neutral request from the options given (unset ones keep the model's defaults); bad input exits 2."""
+    from .inputs import neutral_request
+
     data = {name: value for name, value in values.items() if value is not None}
     for item in params or []:
         name, sep, raw = item.partition("=")
@@ -195,6 +205,8 @@ def build_request(task: str, values: dict[str, Any], params: list[str] | None) -
             data[name] = raw
     try:
         return neutral_request({**data, "task": task}, Path.cwd())
+    except InvalidRequestError as exc:
+        fail_with(exc, task=task)
     except ValueError as exc:
         fail(ExitCode.USAGE, str(exc))
 
@@ -209,8 +221,10 @@ def base_urls_for(providers: list[str], base_url: str | None) -> dict[str, str]:
 
 
 def default_output(job: Job[Any]) -> Path:
-    """Where a video goes without -o: `<provider>-<id>.mp4` in the current folder."""
-    return Path(f"{job.provider}-{re.sub(r'[^A-Za-z0-9._-]+', '_', job.id)}.mp4")
+    """Where a video goes without -o: `<provider>-<id>.mp4` in the current folder, the id cut to its first safe part
+    (an id like `<uuid>:<model path>` gives the uuid)."""
+    parts = [part for part in re.split(r"[^A-Za-z0-9_-]+", job.id) if part]
+    return Path(f"{job.provider}-{(parts[0] if parts else 'job')[:40]}.mp4")
 
 
 # ---------------------------------------------------------------------------------------------- one job
@@ -231,35 +245,59 @@ def generate(
     rate_limit_wait: float = DEFAULT_RATE_LIMIT_BUDGET,
 ) -> None:
     """Submit one job, follow it with a progress display, save the video."""
+    from kling_sdk.unified import job_ref
+
+    from .display import JobDisplay
+    from .inputs import poll_every
+
     request = build_request(task, values, params)
     kling = make_kling(chosen_providers(providers, request), base_url, rate_limit_wait)
-    poll = poll_every(poll_interval)
-    job: Job[Any] | None = None
     with kling, JobDisplay(err, quiet=quiet) as display:
         try:
             job = kling.submit(request)
-            display.submitted(job)
-            if not wait:
-                report(as_json, {"job": job_ref(job), "state": "submitted"}, job_ref(job))
-                return
-            final = kling.wait(
-                job, deadline=deadline, cancel_on_deadline=cancel_on_deadline, on_progress=display.progress, poll=poll
-            )
-            result = kling.result(job, status=final)
-            saved = kling.download(result, output or default_output(job), on_bytes=display.downloaded)
         except KeyboardInterrupt:
-            if job is not None:
-                err.print(f"interrupted; the job keeps running: kling status {job_ref(job)}")
-            raise Stop(ExitCode.INTERRUPTED) from None
-        except NoProviderAcceptedError as exc:
-            for provider, error in exc.attempts:
-                display.line(f"{provider}: {error}")
-            fail(ExitCode.REFUSED, "no provider accepted the job")
+            raise Stop(ExitCode.INTERRUPTED) from None  # nothing was accepted: no reference to print
         except KlingError as exc:
-            hint = f" (follow it up: kling status {job_ref(job)})" if job is not None else ""
-            fail(exit_code_of(exc), f"{exc}{hint}")
-        display.saved(saved)
+            fail_with(exc, task=task)
+        display.submitted(job)
+        if not wait:
+            report(as_json, {"job": job_ref(job), "state": "submitted"}, job_ref(job))
+            return
+        result, saved = see_through(
+            kling, job, display, output=output, deadline=deadline, cancel_on_deadline=cancel_on_deadline,
+            poll=poll_every(poll_interval),
+        )  # fmt: skip
     report(as_json, {"job": job_ref(job), "state": "succeeded", "file": str(saved), "url": result.url}, str(saved))
+
+
+def see_through(
+    kling: Kling,
+    job: Job[Any],
+    display: JobDisplay,
+    *,
+    output: Path | None,
+    deadline: float,
+    cancel_on_deadline: bool,
+    poll: PollPolicy | None,
+) -> tuple[VideoResult, Path]:
+    """Follow an accepted job to its end and save the video; a failure stops with its exit code, naming the job."""
+    from kling_sdk.unified import job_ref
+
+    ref = job_ref(job)
+    try:
+        final = kling.wait(
+            job, deadline=deadline, cancel_on_deadline=cancel_on_deadline, on_progress=display.progress, poll=poll
+        )
+        result = kling.result(job, status=final)
+        saved = kling.download(result, output or default_output(job), on_bytes=display.downloaded)
+    except KeyboardInterrupt:
+        err.print(f"interrupted; the job keeps running: kling wait {ref}", highlight=False)
+        raise Stop(ExitCode.INTERRUPTED) from None
+    except KlingError as exc:
+        failure = explain(exc, task=job.task, ref=ref)
+        fail(failure.code, failure.text if ref in failure.text else f"{failure.text} (job {ref}: kling wait {ref})")
+    display.saved(saved)
+    return result, saved
 
 
 def report(as_json: bool, document: dict[str, Any], plain: str) -> None:
@@ -267,10 +305,29 @@ def report(as_json: bool, document: dict[str, Any], plain: str) -> None:
     out.print(json.dumps(document) if as_json else plain)
 
 
-CommonOutput = Annotated[Path | None, typer.Option("--output", "-o", help="Where to save the MP4.")]
-Deadline = Annotated[float, typer.Option(help="Seconds to wait for the job at most.")]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def offered(param: str, task: str, option: str) -> Callable[[F], F]:
+    """Drop the command's `option` when no provider takes the neutral `param` for `task` (the adapters say)."""
+
+    def decorate(command: F) -> F:
+        if param in TASK_PARAMETERS.get(task, ()):
+            return command
+        signature = inspect.signature(command, eval_str=True)  # as typer reads it
+        kept = [value for name, value in signature.parameters.items() if name != option]
+        setattr(command, "__signature__", signature.replace(parameters=kept))  # noqa: B010 (typer reads it; mypy: F has no such attribute)
+        return command
+
+    return decorate
+
+
+CommonOutput = Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Where to save the MP4.")]
+Deadline = Annotated[float, typer.Option(metavar="SECONDS", help="Seconds to wait for the job at most.")]
 CancelOnDeadline = Annotated[bool, typer.Option(help="Cancel the job when the deadline passes.")]
-PollInterval = Annotated[float | None, typer.Option(help="Poll every N seconds instead of the provider's cadence.")]
+PollInterval = Annotated[
+    float | None, typer.Option(metavar="SECONDS", help="Poll every N seconds instead of the provider's cadence.")
+]
 Wait = Annotated[bool, typer.Option(help="Follow the job and download the video (--no-wait: print the job and stop).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the answer as JSON on stdout.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
@@ -278,37 +335,49 @@ RateLimitWait = Annotated[
     float,
     typer.Option(
         min=0.0,
+        metavar="SECONDS",
         help="Seconds a rate-limited submit keeps being sent again (it was not accepted); 0: give up at once.",
     ),
 ]
 Params = Annotated[
-    list[str] | None, typer.Option("--param", help="Another neutral parameter as NAME=VALUE (VALUE may be JSON).")
+    list[str] | None,
+    typer.Option("--param", metavar="NAME=VALUE", help="Another neutral parameter as NAME=VALUE (VALUE may be JSON)."),
 ]
-NegativePrompt = Annotated[str | None, typer.Option(help="What the video should avoid.")]
-Duration = Annotated[int | None, typer.Option(help="Length in seconds (what each model allows: kling providers).")]
+Prompt = Annotated[str, typer.Argument(metavar="PROMPT", help="What the video shows.")]
+JobRef = Annotated[str, typer.Argument(metavar="REF", help="The job: provider:id (or an id with --provider).")]
+NegativePrompt = Annotated[str | None, typer.Option(metavar="TEXT", help="What the video should avoid.")]
+Duration = Annotated[
+    int | None, typer.Option(metavar="SECONDS", help="Length in seconds (what each model allows: kling providers).")
+]
 ModelOpt = Annotated[
     str | None,
     typer.Option(
         "--model",
         "-m",
+        metavar="MODEL",
         help=f"The Kling model: {', '.join(f'{m} ({t})' for m, t in MODELS.items())}; default {DEFAULT_MODEL}.",
     ),
 ]
 Audio = Annotated[bool | None, typer.Option("--audio/--no-audio", help="Generate native audio (default: on).")]
-VoiceIds = Annotated[list[str] | None, typer.Option("--voice-id", help="A voice for <<<voice_N>>>; repeatable.")]
+VoiceIds = Annotated[
+    list[str] | None, typer.Option("--voice-id", metavar="ID", help="A voice for <<<voice_N>>>; repeatable.")
+]
 
 
-@app.command("text-to-video")
+@app.command("text-to-video", cls=PlainUsage)
+@offered("voice_ids", "text-to-video", "voice_id")
 def text_to_video(
-    prompt: Annotated[str, typer.Argument(help="What the video shows.")],
+    prompt: Prompt,
     provider: ProviderOpt = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     output: CommonOutput = None,
     negative_prompt: NegativePrompt = None,
     duration: Duration = None,
-    aspect_ratio: Annotated[str | None, typer.Option(help="16:9, 9:16 or 1:1.")] = None,
-    cfg_scale: Annotated[float | None, typer.Option(help="How closely to follow the prompt (0-1).")] = None,
+    aspect_ratio: Annotated[str | None, typer.Option(metavar="RATIO", help="16:9, 9:16 or 1:1.")] = None,
+    cfg_scale: Annotated[
+        float | None, typer.Option(metavar="X", help="How closely to follow the prompt (0-1).")
+    ] = None,
     audio: Audio = None,
     voice_id: VoiceIds = None,
     param: Params = None,
@@ -338,11 +407,17 @@ def text_to_video(
     )  # fmt: skip
 
 
-@app.command("image-to-video")
+@app.command("image-to-video", cls=PlainUsage)
+@offered("voice_ids", "image-to-video", "voice_id")
 def image_to_video(
-    prompt: Annotated[str, typer.Argument(help="What the video shows.")],
-    image: Annotated[str, typer.Option("--image", "-i", help="First frame: a local file, an https URL or a data URI.")],
-    end_image: Annotated[str | None, typer.Option(help="Last frame: a local file or URL.")] = None,
+    prompt: Prompt,
+    image: Annotated[
+        str,
+        typer.Option(
+            "--image", "-i", metavar="FILE|URL", help="First frame: a local file, an https URL or a data URI."
+        ),
+    ],
+    end_image: Annotated[str | None, typer.Option(metavar="FILE|URL", help="Last frame: a local file or URL.")] = None,
     provider: ProviderOpt = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
@@ -381,6 +456,8 @@ def image_to_video(
 # ---------------------------------------------------------------------------------------------- follow-ups
 def job_client(ref: str, provider: list[str] | None, base_url: str | None) -> tuple[Kling, Job[Any]]:
     """The client and job handle of `provider:id` (or a bare id with one --provider)."""
+    from kling_sdk.unified import parse_job_ref
+
     default = provider[0] if provider and len(provider) == 1 else None
     try:
         name, job_id = parse_job_ref(ref, default)
@@ -390,28 +467,36 @@ def job_client(ref: str, provider: list[str] | None, base_url: str | None) -> tu
     try:
         return kling, kling.job(f"{name}:{job_id}")
     except KlingError as exc:
-        fail(exit_code_of(exc), str(exc))
+        fail_with(exc, ref=f"{name}:{job_id}")
 
 
-@app.command()
+@app.command(cls=PlainUsage)
 def status(
-    ref: Annotated[str, typer.Argument(help="The job: provider:id (or an id with --provider).")],
-    provider: ProviderOpt = None,
+    ref: JobRef,
+    provider: JobProviderOpt = None,
     base_url: BaseUrlOpt = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Save the video here if the job succeeded.")
+        Path | None,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Save the video here; a job not finished yet exits 5 (kling wait)."
+        ),
     ] = None,
     as_json: AsJson = False,
     quiet: Quiet = False,
 ) -> None:
-    """Show a job's state; with -o, save its video once it succeeded."""
+    """Show a job's state; with -o, save its video (the job must have succeeded)."""
+    from kling_sdk.unified import job_ref
+
+    from .display import JobDisplay, describe
+
     kling, job = job_client(ref, provider, base_url)
+    ref = job_ref(job)
     with kling:
         try:
             current = kling.status(job)
         except KlingError as exc:
-            fail(exit_code_of(exc), str(exc))
-        document: dict[str, Any] = {"job": job_ref(job), "state": current.state, "raw_status": current.raw_status}
+            fail_with(exc, ref=ref)
+        document: dict[str, Any] = {"job": ref, "state": current.state, "raw_status": current.raw_status}
         if current.queue_position is not None:
             document["queue_position"] = current.queue_position
         if current.failure is not None:
@@ -426,34 +511,91 @@ def status(
                         display.saved(saved)
                     document["file"] = str(saved)
             except KlingError as exc:
-                fail(exit_code_of(exc), str(exc))
-        plain = f"{document['job']}  {describe(current.state, current.queue_position)}"
+                fail_with(exc, ref=ref)
+        plain = f"{ref}  {describe(current.state, current.queue_position)}"
         if current.failure is not None:
             plain += f"  {current.failure.message}"
         report(as_json, document, plain)
     if current.state in ("failed", "cancelled"):
         raise Stop(ExitCode.FAILED)
+    if output is not None and current.state != "succeeded":
+        fail(ExitCode.UNFINISHED, f"job {ref} is {current.state}, nothing saved yet: kling wait {ref} -o {output} "
+             "follows it to the end and saves it")  # fmt: skip
 
 
-@app.command()
-def cancel(
-    ref: Annotated[str, typer.Argument(help="The job: provider:id (or an id with --provider).")],
-    provider: ProviderOpt = None,
+@app.command(cls=PlainUsage)
+def wait(
+    ref: JobRef,
+    provider: JobProviderOpt = None,
     base_url: BaseUrlOpt = None,
+    output: CommonOutput = None,
+    deadline: Deadline = 1800.0,
+    cancel_on_deadline: CancelOnDeadline = False,
+    poll_interval: PollInterval = None,
+    as_json: AsJson = False,
+    quiet: Quiet = False,
 ) -> None:
-    """Ask the provider to cancel a job."""
+    """Follow a job to its end and save its video (after --no-wait, an interrupt or a deadline)."""
+    from kling_sdk.unified import job_ref
+
+    from .display import JobDisplay
+    from .inputs import poll_every
+
     kling, job = job_client(ref, provider, base_url)
+    with kling, JobDisplay(err, quiet=quiet) as display:
+        display.following(job)
+        result, saved = see_through(
+            kling, job, display, output=output, deadline=deadline, cancel_on_deadline=cancel_on_deadline,
+            poll=poll_every(poll_interval),
+        )  # fmt: skip
+    report(as_json, {"job": job_ref(job), "state": "succeeded", "file": str(saved), "url": result.url}, str(saved))
+
+
+@app.command(cls=PlainUsage)
+def cancel(ref: JobRef, provider: JobProviderOpt = None, base_url: BaseUrlOpt = None) -> None:
+    """Ask the provider to cancel a job (a finished job has nothing to cancel: exit 1)."""
+    from kling_sdk.unified import job_ref
+
+    kling, job = job_client(ref, provider, base_url)
+    ref = job_ref(job)
     with kling:
         try:
             kling.cancel(job)
-        except (APIError, UnsupportedOperationError) as exc:
-            fail(exit_code_of(exc), str(exc))
-    out.print(f"cancel requested for {job_ref(job)}")
+        except APIStatusError as exc:
+            if isinstance(exc, AuthenticationError | PermissionDeniedError | RateLimitError | NotFoundError):
+                fail_with(exc, ref=ref)
+            if isinstance(exc, ServerError) or not _finished(kling, job):
+                fail_with(exc, ref=ref)
+            # The provider refuses to cancel a finished job: say so, keeping what it answered.
+            fail(
+                ExitCode.FAILED, f"job already finished: nothing to cancel ({ref}; {exc.provider} answered {said(exc)})"
+            )
+        except KlingError as exc:
+            fail_with(exc, ref=ref)
+        finished = _finished(kling, job)  # some providers accept a cancel of a finished job and do nothing
+        if finished and finished != "cancelled":
+            fail(ExitCode.FAILED, f"job already finished: nothing to cancel ({ref} {finished})")
+    out.print(f"cancel requested for {ref}")
 
 
-@app.command()
+def _finished(kling: Kling, job: Job[Any]) -> str | None:
+    """The job's final state if it has ended (None: still active, or its state cannot be read now)."""
+    try:
+        state = kling.status(job).state
+    except KlingError:
+        return None
+    return state if state in ("succeeded", "failed", "cancelled") else None
+
+
+@app.command(cls=PlainUsage)
 def providers(as_json: AsJson = False) -> None:
     """Which model each provider serves, for which task, with which parameters and values; whose key is set."""
+    from rich.table import Table
+
+    from kling_sdk.unified import TASKS, capabilities
+
+    from .display import allowed_text
+
     table_data = capabilities()
     if as_json:
         out.print(json.dumps(table_data))
@@ -476,15 +618,28 @@ def providers(as_json: AsJson = False) -> None:
     out.print(table)
 
 
-@app.command()
+@app.command(cls=PlainUsage)
 def batch(
-    jobs: Annotated[Path, typer.Argument(help="JSON Lines: one request per line ({'task': ..., 'prompt': ...}).")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the videos, the journal and report.json.")],
+    jobs: Annotated[
+        Path,
+        typer.Argument(
+            metavar="JOBS.jsonl",
+            help='JSON Lines: one request per line, e.g. {"task": "text-to-video", "prompt": "a fox", "duration": 5}.',
+        ),
+    ],
+    out_dir: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="Folder for the videos, the journal and report.json.")
+    ],
     provider: ProviderOpt = None,
     base_url: BaseUrlOpt = None,
-    concurrency: Annotated[int, typer.Option(min=1, max=256, help="Jobs in flight at once.")] = 4,
+    concurrency: Annotated[int, typer.Option(min=1, max=256, metavar="N", help="Jobs in flight at once.")] = 4,
     timeout: Annotated[
-        float, typer.Option(min=0.1, help="Seconds a request may take; a submit's request at most this long in total.")
+        float,
+        typer.Option(
+            min=0.1,
+            metavar="SECONDS",
+            help="Seconds a request may take; a submit's request at most this long in total.",
+        ),
     ] = 60.0,
     deadline: Deadline = 1800.0,
     poll_interval: PollInterval = None,
@@ -496,6 +651,7 @@ def batch(
         float,
         typer.Option(
             min=0.0,
+            metavar="SECONDS",
             help="Wait at least this long after a lost submit before its job is looked for in the provider's list; "
             "it only lengthens the minimum, the submit's --timeout plus the provider's listing delay.",
         ),
@@ -508,6 +664,7 @@ def batch(
     from .journal import JournalBusyError
 
     names = chosen_providers(provider)
+    require_keys(names)
     options = BatchOptions(
         providers=tuple(names),
         base_urls=base_urls_for(names, base_url),

@@ -37,8 +37,10 @@ from kling_sdk._runtime.errors import (
 from kling_sdk._runtime.retry import DEFAULT_RATE_LIMIT_BUDGET, backoff_delay, may_fail_over
 from kling_sdk.unified import AsyncKling, Request, plan
 
+from .display import BatchDisplay
 from .inputs import neutral_request, poll_every
 from .journal import Journal, JournalLock, Row, iter_states
+from .messages import ExitCode, explain
 
 __all__ = ["BatchOptions", "read_jobs", "run_batch"]
 
@@ -78,7 +80,10 @@ def read_jobs(path: Path, providers: tuple[str, ...]) -> tuple[list[tuple[int, s
                 raise ValueError("a line must be a JSON object")
             request = neutral_request(data, path.parent)
             plan(request, providers)  # some chosen provider takes it
-        except (ValueError, InvalidRequestError) as exc:
+        except InvalidRequestError as exc:  # named by the line's own field, not the provider's wire name
+            problems.append(f"{path}:{number}: {explain(exc, task=data.get('task'), by_field=True).text}")
+            continue
+        except ValueError as exc:
             problems.append(f"{path}:{number}: {exc}")
             continue
         lines.append((number, text))
@@ -95,20 +100,43 @@ def run_batch(jobs: Path, out: Path, options: BatchOptions, console: Console, *,
     """Run (or resume) a batch; writes videos, the journal and report.json to `out`; returns the exit code."""
     lines, requests = read_jobs(jobs, options.providers)
     out.mkdir(parents=True, exist_ok=True)
+    interrupted = False
     with JournalLock(out):  # one run per folder, held to the end; a second one is refused before anything is sent
         journal = Journal(out / JOURNAL)
         try:
             journal.load(lines)
             started = time.monotonic()
-            asyncio.run(_Batch(journal, requests, options, out, console, quiet).run())
+            display = BatchDisplay(console, quiet=quiet)
+            display.load((row.line, row.state, row.provider, _ref(row)) for row in journal.rows())
+            try:
+                with display:
+                    asyncio.run(_Batch(journal, requests, options, out, display).run())
+            except KeyboardInterrupt:  # Ctrl-C: every await was cancelled; the journal holds each line's truth
+                interrupted = True
             rows = journal.rows()
         finally:
             journal.close()
         report = _report(jobs, out, options, rows, time.monotonic() - started)
         (out / REPORT).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    if interrupted:
+        console.print(_interrupted(rows), highlight=False)
+        console.print(f"report: {out / REPORT}", highlight=False)
+        return int(ExitCode.INTERRUPTED)
     if not quiet:
         _summary(console, report, out)
     return _exit_code(report)
+
+
+def _interrupted(rows: list[Row]) -> str:
+    """What an interrupted run leaves behind, and how to pick it up."""
+    running = sum(1 for row in rows if row.state in ("accepted", "submitting"))
+    unsent = sum(1 for row in rows if row.state == "pending")
+    later = f" ({unsent} lines not sent yet)" if unsent else ""
+    return f"interrupted: {running} jobs keep running; rerun the same command to resume{later}"
+
+
+def _ref(row: Row) -> str | None:
+    return f"{row.provider}:{row.job_id}" if row.job_id is not None else None
 
 
 class _Batch:
@@ -118,15 +146,13 @@ class _Batch:
         requests: dict[int, Request],
         options: BatchOptions,
         out: Path,
-        console: Console,
-        quiet: bool,
+        display: BatchDisplay,
     ) -> None:
         self.journal = journal
         self.requests = requests
         self.options = options
         self.out = out
-        self.console = console
-        self.quiet = quiet
+        self.display = display
         self.claiming = asyncio.Lock()
         self.poll = poll_every(options.poll_interval)
 
@@ -154,10 +180,12 @@ class _Batch:
         )
         async with kling:
             workers = [asyncio.create_task(self._worker(kling, todo)) for _ in range(self.options.concurrency)]
-            await todo.join()
-            for worker in workers:
-                worker.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+            try:
+                await todo.join()
+            finally:  # done, or interrupted: no worker outlives the clients
+                for worker in workers:
+                    worker.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
             await self._audit(kling)
 
     async def _worker(self, kling: AsyncKling, todo: asyncio.Queue[Row]) -> None:
@@ -171,8 +199,7 @@ class _Batch:
                 todo.task_done()
 
     def _say(self, text: str) -> None:
-        if not self.quiet:
-            self.console.print(text, highlight=False)
+        self.display.say(text)
 
     def _model(self, line: int, provider: str) -> str | None:
         """The line's neutral model, where the provider serves it (a journal of another manifest: its default)."""
@@ -191,31 +218,43 @@ class _Batch:
             return  # refused, failed or still in doubt: the journal says why
         provider, job_id, task = row.provider, row.job_id, row.task
         assert provider is not None and job_id is not None
+        self.display.update(line, state="queued", provider=provider, ref=f"{provider}:{job_id}")
         # The line's own model's client: its result operation is the one that job's answer fits.
         handle = kling.client(provider, self._model(row.line, provider)).job(job_id, task=task)
         try:
-            final = await kling.wait(handle, deadline=self.options.deadline, poll=self.poll, stream=False)
+            final = await kling.wait(
+                handle, deadline=self.options.deadline, poll=self.poll, stream=False,
+                on_progress=lambda update: self.display.progress(line, update),
+            )  # fmt: skip
         except GenerationFailedError as exc:
             self.journal.failed(line, exc.message if exc.code is None else f"{exc.code}: {exc.message}")
+            self.display.update(line, state="failed", log=exc.message)
             self._say(f"line {line}: failed ({exc.message})")
             return
         except JobDeadlineExceededError as exc:
             self.journal.note(line, str(exc))
+            self.display.update(line, state="accepted", log="deadline passed: still running")
             return
         except KlingError as exc:
             self.journal.note(line, f"following the job: {exc}")
+            self.display.update(line, state="accepted", log=str(exc))
             return
         target = self.out / f"line-{line:04d}.mp4"
         try:
             result = await kling.result(handle, status=final)
-            saved = await kling.download(result, target)
+            saved = await kling.download(
+                result, target, on_bytes=lambda done, total: self.display.downloaded(line, done, total)
+            )
         except GenerationFailedError as exc:
             self.journal.failed(line, exc.message)
+            self.display.update(line, state="failed", log=exc.message)
             return
         except KlingError as exc:
             self.journal.note(line, f"saving the video: {exc}")
+            self.display.update(line, state="succeeded", log=f"not saved: {exc}")
             return
         self.journal.succeeded(line, str(saved), result.url)
+        self.display.update(line, state="saved", log=saved.name)
         self._say(f"line {line}: saved {saved.name} ({provider}:{job_id})")
 
     async def _submit(self, kling: AsyncKling, line: int) -> None:
@@ -223,11 +262,10 @@ class _Batch:
         request = self.requests[line]
         for attempt in range(self.options.submit_attempts):
             try:
-                job = await kling.submit(
-                    request, before_submit=lambda provider: self.journal.submitting(line, provider)
-                )
+                job = await kling.submit(request, before_submit=lambda provider: self._submitting(line, provider))
             except SubmitOutcomeUnknownError as exc:
                 self.journal.in_doubt(line, str(exc))
+                self.display.update(line, state="in_doubt", log=exc.message)
                 self._say(f"line {line}: in doubt ({exc})")
                 await self._resolve(kling, self.journal.row(line))
                 if self.journal.row(line).state == "pending":
@@ -236,15 +274,22 @@ class _Batch:
             except KlingError as exc:
                 if not (isinstance(exc, NoProviderAcceptedError) or may_fail_over(exc)):
                     self.journal.failed(line, str(exc))  # the request itself was refused (400/422)
+                    self.display.update(line, state="failed", log=str(exc))
                     self._say(f"line {line}: refused ({exc})")
                     return
                 self.journal.refused(line, str(exc))
+                self.display.update(line, state="pending", log=str(exc))
                 if not _worth_retrying(exc) or attempt + 1 == self.options.submit_attempts:
                     return
                 await asyncio.sleep(backoff_delay(attempt, _retry_after(exc)))
                 continue
             self.journal.accepted(line, job.provider, job.id, job.task)
+            self.display.update(line, state="queued", ref=f"{job.provider}:{job.id}")
             return
+
+    def _submitting(self, line: int, provider: str) -> None:
+        self.journal.submitting(line, provider)  # committed before the request leaves
+        self.display.update(line, state="submitting", provider=provider)
 
     async def _resolve(self, kling: AsyncKling, row: Row) -> None:
         """Settle an in-doubt line by looking for its job: found, it is accepted; proven absent, pending again.
@@ -271,6 +316,7 @@ class _Batch:
                     return
                 if found:
                     self.journal.accepted(line, provider, found[0], self.requests[line].task)
+                    self.display.update(line, state="queued", ref=f"{provider}:{found[0]}")
                     break
         else:
             self.journal.absent(line, f"{provider} lists no job for the lost submit, twice: it never arrived", sent_at)

@@ -1,4 +1,5 @@
-"""Command-line options and JSONL lines made into neutral requests; bad input is a ValueError naming the field."""
+"""Command-line options and JSONL lines made into neutral requests; bad input is an InvalidRequestError naming the
+field (a ValueError too), an unknown task a ValueError."""
 
 from __future__ import annotations
 
@@ -28,12 +29,9 @@ def neutral_request(data: Mapping[str, Any], base: Path) -> Request:
         if isinstance(value, str) and not re.match(r"^(https?:|data:)", value):
             path = (base / value).expanduser()
             if not path.is_file():
-                raise ValueError(f"{key}: {value!r} is neither a URL nor an existing file")
+                raise InvalidRequestError("unified", key, f"{value!r} is neither a URL nor an existing file")
             values[key] = path
-    try:
-        return TASKS[task](**values)
-    except InvalidRequestError as exc:
-        raise ValueError(f"{exc.field}: {exc.message}") from None
+    return TASKS[task](**values)
 
 
 def poll_every(seconds: float | None) -> PollPolicy | None:

@@ -126,7 +126,7 @@ class APIStatusError(APIError):
         super().__init__(message, provider=provider, request_id=request_id)
 
     def _render(self) -> str:
-        code = f" {self.code}" if self.code else ""
+        code = f" {self.code}" if self.code and self.code != str(self.status_code) else ""  # AIMLAPI repeats it
         suffix = f" (request id {self.request_id})" if self.request_id else ""
         return f"[{self.provider}] HTTP {self.status_code}{code}: {self.message}{suffix}"
 
@@ -176,7 +176,21 @@ class ServerError(APIStatusError):
 
 
 class APIConnectionError(APIError):
-    """The request failed in transport (connect, read or write)."""
+    """The request failed in transport (connect, read or write); `host` (host:port) and `reason` ("connection
+    refused", "read timeout", ...) say where and why, when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        request_id: str | None = None,
+        host: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self.host = host
+        self.reason = reason
+        super().__init__(message, provider=provider, request_id=request_id)
 
 
 class APITimeoutError(APIConnectionError):

@@ -3,13 +3,21 @@ generated client, with progress."""
 
 from __future__ import annotations
 
+import importlib
+import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from .._runtime.jobs import Progress
-from .serve import serve
+from .serve import FAKE_KEY, serve
+
+FAKE_URL_ENV = "KLING_FAKE_URL"  # a running `serve` for the demo to use (its banner prints the export line)
 
 PROMPT = "A red fox trots through fresh snow at dawn, breath visible, cinematic"
 IMAGE = "https://example.com/fox.png"
@@ -54,19 +62,88 @@ def _printer(provider: str) -> Any:
     return show
 
 
-def run_demo(out_dir: Path, providers: list[str], queued: float, running: float) -> list[Path]:
-    """Submit one job per (provider, model) to a fresh fake server through that model's generated client, follow
-    it to the end and save each video as kling-<provider>-<model>.mp4."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
+class RunningFake:
+    """A fake provider already running elsewhere (`serve`): its base URLs and counters over HTTP."""
+
+    def __init__(self, url: str, api_key: str) -> None:
+        self.url = url.rstrip("/")
+        self.api_key = api_key
+        self.base_urls: dict[str, str] = httpx.get(f"{self.url}/_fake/providers", timeout=5).json()
+        from .app import load_protocols
+
+        self.protocols: dict[str, Any] = load_protocols()["providers"]
+
+    def client(self, provider: str, model: str | None = None) -> Any:
+        """A generated sync client of `provider` (for `model`, default: its package's) pointed at the running fake."""
+        protocol = self.protocols[provider]
+        module = protocol["models"][model]["module"] if model else protocol["client"]["module"]
+        cls = getattr(importlib.import_module(module), protocol["client"]["sync"])
+        return cls(base_url=self.base_urls[provider], api_key=self.api_key)
+
+    def stats(self) -> dict[str, Any]:
+        """The fake's counters."""
+        found: dict[str, Any] = httpx.get(f"{self.url}/_fake/stats", timeout=5).json()
+        return found
+
+
+def running_fake(url: str | None) -> str | None:
+    """The running fake to use: `url` if given, else `$KLING_FAKE_URL` (serve's banner prints its export line), else
+    None (the demo starts its own); a given address where no fake answers stops the demo."""
+    candidate = url or os.environ.get(FAKE_URL_ENV)
+    if not candidate:
+        return None
+    try:
+        answer = httpx.get(f"{candidate.rstrip('/')}/_fake/stats", timeout=5.0)
+        if answer.status_code == 200 and "submits" in answer.json():
+            return candidate
+    except (httpx.HTTPError, ValueError):
+        pass
+    raise SystemExit(f"no fake provider answers at {candidate}/_fake/stats: start one with "
+                     "`python -m kling_sdk.testing serve`")  # fmt: skip
+
+
+@contextmanager
+def fake_for_demo(server: str | None, api_key: str, queued: float, running: float) -> Iterator[RunningFake | Any]:
+    """The running fake at `server` (given or detected), or a fresh one in this process."""
+    found = running_fake(server)
+    if found is not None:
+        print(f"using the fake providers running on {found} (its own job timings)", flush=True)
+        yield RunningFake(found, api_key)
+        return
     with serve(queued=queued, running=running) as fake:
         print(f"fake providers on {fake.url} (jobs: {queued:g}s queued, {running:g}s running)", flush=True)
-        for provider, model in units(fake.app.protocols, providers):
+        yield _Local(fake)
+
+
+class _Local:
+    """The in-process fake with the same face as `RunningFake`."""
+
+    def __init__(self, fake: Any) -> None:
+        self.fake, self.protocols = fake, fake.app.protocols
+
+    def client(self, provider: str, model: str | None = None) -> Any:
+        return self.fake.client(provider, model=model)
+
+    def stats(self) -> dict[str, Any]:
+        found: dict[str, Any] = self.fake.app.stats()
+        return found
+
+
+def run_demo(
+    out_dir: Path, providers: list[str], queued: float, running: float, server: str | None = None,
+    api_key: str = FAKE_KEY,
+) -> list[Path]:  # fmt: skip
+    """Submit one job per (provider, model) to the fake (a running `serve`, or a fresh one) through that model's
+    generated client, follow it to the end and save each video as kling-<provider>-<model>.mp4."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with fake_for_demo(server, api_key, queued, running) as fake:
+        for provider, model in units(fake.protocols, providers):
             label = f"{provider}/{model}"
             method, body = request_for(provider, model)
             print(f"{label}: {method}({body})", flush=True)
             started = time.monotonic()
-            with fake.client(provider, model=model) as client:
+            with fake.client(provider, model) as client:
                 result = getattr(client, method)(body, on_progress=_printer(label))
                 target = out_dir / f"kling-{provider}-{model}.mp4"
 
@@ -80,12 +157,15 @@ def run_demo(out_dir: Path, providers: list[str], queued: float, running: float)
             took = time.monotonic() - started
             print(f"  [{label}] saved {path} ({path.stat().st_size} bytes, {kind}) in {took:.1f}s")
             written.append(path)
-        calls = fake.app.stats()["submits"]
+        calls = fake.stats()["submits"]
         print(f"submits per body on the fake: {sorted(calls.values())} (each job sent exactly once)")
     return written
 
 
-def main(out: str, providers: list[str] | None, queued: float, running: float) -> int:
+def main(
+    out: str, providers: list[str] | None, queued: float, running: float, server: str | None = None,
+    api_key: str = FAKE_KEY,
+) -> int:  # fmt: skip
     """Run the demo; exit status 0 when every provider produced an MP4."""
     from .app import load_protocols
 
@@ -95,5 +175,5 @@ def main(out: str, providers: list[str] | None, queued: float, running: float) -
     if unknown:
         print(f"unknown provider(s): {', '.join(unknown)}; known: {', '.join(known)}", file=sys.stderr)
         return 2
-    written = run_demo(Path(out), chosen, queued, running)
+    written = run_demo(Path(out), chosen, queued, running, server, api_key)
     return 0 if len(written) == len(units(load_protocols()["providers"], chosen)) else 1

@@ -166,6 +166,14 @@ def serve(
         sock.close()
 
 
+def key_banner(protocols: dict[str, Any], api_key: str | None) -> str:
+    """Which key the running fake accepts, as the export line of every provider's key variable."""
+    names = [importlib.import_module(p["client"]["module"]).PROVIDER.api_key_env for p in protocols.values()]
+    key = api_key or FAKE_KEY
+    which = f"only {key!r} works" if api_key else "any non-empty key works"
+    return f"  keys     {which}: export {' '.join(f'{name}={key}' for name in names)}"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m kling_sdk.testing", description="The fake Kling providers: a real HTTP server on loopback."
@@ -182,11 +190,19 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--tick", type=float, default=0.5, help="seconds between event-stream checks (default 0.5)")
     run.add_argument("--keepalive", type=float, default=15.0, help="seconds between stream keep-alives (default 15)")
     run.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
-    demo = sub.add_parser("demo", help="run one job per model of each provider through the generated clients and save the MP4s")
+    demo = sub.add_parser(
+        "demo", help="run one job per model of each provider through the generated clients and save the MP4s"
+    )
     demo.add_argument("--out", default="out", help="folder for the videos (default out/)")
     demo.add_argument("--provider", action="append", help="only this provider (repeatable; default all)")
     demo.add_argument("--queued", type=float, default=1.0, help="seconds each job stays queued (default 1)")
     demo.add_argument("--running", type=float, default=2.0, help="seconds each job runs (default 2)")
+    demo.add_argument(
+        "--server",
+        help="use the fake already running here (`serve`); default: $KLING_FAKE_URL if set, else a fresh one in "
+        "this process",
+    )
+    demo.add_argument("--api-key", default=FAKE_KEY, help=f"the key to send (default {FAKE_KEY}; see serve's banner)")
     return parser
 
 
@@ -196,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from .demo import main as demo
 
-        return demo(args.out, args.provider, args.queued, args.running)
+        return demo(args.out, args.provider, args.queued, args.running, args.server, args.api_key)
     app = FakeProvider(
         queued=args.queued, running=args.running, outcome=args.outcome, api_keys=args.api_key, tick=args.tick,
         keepalive=args.keepalive,
@@ -209,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         env = f"{name.upper()}_BASE_URL"
         print(f"  {name:<8} {app.base_url(name, origin):<40} export {env}={app.base_url(name, origin)}")
     print(f"  control  {origin}/_fake/stats  (GET /_fake/jobs, POST /_fake/faults, POST /_fake/reset)")
+    print(key_banner(app.protocols, args.api_key))
+    print(f"  demo     python -m kling_sdk.testing demo --server {origin}   (or export KLING_FAKE_URL={origin})")
     sys.stdout.flush()
     server = _server(app, sock, args.log_level, args.idle_timeout)
     try:

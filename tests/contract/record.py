@@ -1,13 +1,18 @@
 """Record mode: re-run each fixture's call against a live provider (or the fake) and write what went over the wire.
 
-    KLING_RECORD=1 FAL_KEY=... python -m pytest tests/contract/test_record.py   # rewrites tests/fixtures/fal/*.json
+    KLING_RECORD=1 FAL_KEY=... python -m pytest tests/contract/test_record.py   # writes tests/fixtures.recorded/fal/
+    diff -ru tests/fixtures tests/fixtures.recorded                           # review what the provider does now
+    python tests/contract/promote.py [--provider fal] [SCENARIO ...]          # copy the reviewed ones over
 
-The call goes through the same generated client as replay; the key is redacted, signed URL queries dropped.
+The call goes through the same generated client as replay; the key is redacted, signed URL queries dropped. The
+recordings go to a separate tree (`KLING_RECORD_DIR`, default tests/fixtures.recorded, not committed): the committed
+fixtures are the contract, changed only by a reviewed promotion, never overwritten by a recording run.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from datetime import UTC, datetime
@@ -15,12 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from contract_support import REDACTED, Fixture
+from contract_support import FIXTURES, REDACTED, ROOT, Fixture
 from manifest_support import client_class, job_id_parameter
 
 from kling_sdk._runtime.errors import KlingError
 from kling_sdk._runtime.jobs import Job
 
+RECORDED = Path(os.environ.get("KLING_RECORD_DIR") or ROOT / "tests" / "fixtures.recorded")
 _SIGNED = re.compile(r"(https?://[^\s\"?]+)\?[^\s\"]*", re.I)
 
 
@@ -131,7 +137,9 @@ def record(
 
 
 def write(fixture: Fixture, root: Path) -> Path:
-    """Write a recorded fixture under root/<provider>/<scenario>.json."""
+    """Write a recorded fixture under root/<provider>/<scenario>.json; never into the committed fixtures."""
+    if root.resolve() == FIXTURES.resolve():
+        raise ValueError(f"{root} holds the committed fixtures: record elsewhere, review, then promote (promote.py)")
     path = root / fixture.provider / fixture.path.name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(fixture.data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

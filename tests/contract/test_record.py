@@ -10,7 +10,8 @@ import pytest
 from conftest import API_KEY
 from contract_support import FIXTURES, Fixture, load_fixtures
 from manifest_support import provider, providers
-from record import record, write
+from promote import promote
+from record import RECORDED, record, write
 from test_replay import replay
 
 from kling_sdk.testing import FakeServer
@@ -64,4 +65,36 @@ def test_rerecord_fixtures_from_the_live_provider(provider: str) -> None:
     for fixture in _session_order([f for f in load_fixtures() if f.provider == provider and _reproducible(f)]):
         recorded = record(fixture, api_key=key, base_url=base_url, jobs=jobs)
         if recorded is not None:
-            write(recorded, FIXTURES)
+            write(recorded, RECORDED)  # reviewed with `diff -ru tests/fixtures <RECORDED>`, then promote.py
+
+
+def test_record_mode_never_writes_the_committed_fixtures(tmp_path: Path) -> None:
+    fixture = load_fixtures()[0]
+    assert RECORDED.resolve() != FIXTURES.resolve()
+    before = fixture.path.read_bytes()
+    changed = Fixture(fixture.path, {**fixture.data, "provenance": {"source": "a recording"}})
+    with pytest.raises(ValueError, match="committed fixtures"):
+        write(changed, FIXTURES)
+    assert fixture.path.read_bytes() == before
+    assert write(changed, tmp_path) == tmp_path / fixture.provider / fixture.path.name
+
+
+def test_reviewed_recordings_are_promoted_by_name(tmp_path: Path) -> None:
+    recorded, committed = tmp_path / "recorded", tmp_path / "fixtures"
+    names = providers()
+    for name in names:
+        for scenario, text in (("submit_x", "new\n"), ("status_y", "same\n")):
+            (recorded / name).mkdir(parents=True, exist_ok=True)
+            (recorded / name / f"{scenario}.json").write_text(text)
+        (committed / name).mkdir(parents=True)
+        (committed / name / "status_y.json").write_text("same\n")
+        (committed / name / "submit_x.json").write_text("old\n")
+    chosen = names[0]
+    report = promote(recorded, committed, providers=[chosen], scenarios=["submit_x"])
+    assert report == [f"updated {chosen}/submit_x.json"]
+    assert (committed / chosen / "submit_x.json").read_text() == "new\n"
+    assert not (recorded / chosen / "submit_x.json").exists()  # promoted: no longer pending review
+    for other in names[1:]:
+        assert (committed / other / "submit_x.json").read_text() == "old\n"
+    everything = promote(recorded, committed)
+    assert f"unchanged {chosen}/status_y.json" in everything and len(everything) == 2 * len(names) - 1
