@@ -692,9 +692,7 @@ class FakeProvider:
             name = "unknown_model" if "unknown_model" in proto["errors"] else "invalid"
             return self._error(provider, name, request, model=body.get("model"), field="model", kind="literal_error",
                                message=f"unknown model {body.get('model')!r}")  # fmt: skip
-        later = (
-            self._violation(provider, chosen, parts[1:], body, 1) if parts[len(now_checked) :] else None
-        )
+        later = self._violation(provider, chosen, parts[1:], body, 1) if parts[len(now_checked) :] else None
         job_id = fill(proto["id"], {"uuid": str(uuid.uuid4()), "model": body.get("model", ""),
                                     "base62": "".join(secrets.choice(_BASE62) for _ in range(24))})  # fmt: skip
         failed = self.outcome == "failed" or (fault is not None and fault.fail_generation) or later is not None

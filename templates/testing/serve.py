@@ -182,7 +182,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--tick", type=float, default=0.5, help="seconds between event-stream checks (default 0.5)")
     run.add_argument("--keepalive", type=float, default=15.0, help="seconds between stream keep-alives (default 15)")
     run.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
-    demo = sub.add_parser("demo", help="run one job per model of each provider through the generated clients and save the MP4s")
+    demo = sub.add_parser("demo", help="run one job per model of each provider through the clients, saving the MP4s")
     demo.add_argument("--out", default="out", help="folder for the videos (default out/)")
     demo.add_argument("--provider", action="append", help="only this provider (repeatable; default all)")
     demo.add_argument("--queued", type=float, default=1.0, help="seconds each job stays queued (default 1)")
