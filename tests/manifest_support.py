@@ -325,9 +325,11 @@ def image_fields(name: str, op_name: str, model: str | None = None) -> list[str]
     return [pointer_of(rule.field) for rule in provider(name).images if pointer_of(rule.field) in declared]
 
 
-def image_rule(name: str, field: str) -> Any:
-    """The provider's [inputs] image rule for a field (by pointer)."""
-    return next(r for r in provider(name).images if pointer_of(r.field) == pointer_of(field))
+def image_rule(name: str, field: str, model: str | None = None) -> Any:
+    """The effective image rule of a (provider, model) for a field (by pointer): the generated client's
+    `PROVIDER.images`, the golden record of the provider's [inputs] rule with the limits that model's spec states."""
+    rules = sdk_module(name, model).PROVIDER.images
+    return next(rule for key, rule in rules.items() if pointer_of(key) == pointer_of(field))
 
 
 def unified_fields(name: str, task: str, model: str | None = None) -> dict[str, str]:
