@@ -309,8 +309,8 @@ def _list(manifest: Manifest, diagnostics: Diagnostics) -> int:
         print(f"  clients: {provider.class_name}Client, Async{provider.class_name}Client")
         for unit in provider.units:
             default = " (default)" if unit.model == provider.default_model else ""
-            print(f"  model {unit.model}{default}: {unit.title} as {unit.model_id!r}, {manifest.package}.{provider.name}."
-                  f"{unit.module}")  # fmt: skip
+            module = f"{manifest.package}.{provider.name}.{unit.module}"
+            print(f"  model {unit.model}{default}: {unit.title} as {unit.model_id!r}, {module}")
             for op in unit.operations:
                 body = f"({op.request})" if op.request else "()"
                 print(f"    {op.kind:<7} {op.name}{body} -> {op.response or 'dict'}   {op.method} {op.path}")

@@ -582,19 +582,53 @@ def nullable_fields(name: str, op_name: str, model: str | None = None) -> list[s
 
 
 def request_schema_location(name: str, op: OperationDecl) -> tuple[str, str]:
-    """(vendored document, JSON pointer) of the object schema a submit's request body is read from: its model part
-    where the body is composed, else the OpenAPI request body schema (the component it refers to)."""
+    """(vendored document, JSON pointer from the file's root) of the object schema a submit's request body is read
+    from: its model part where the body is composed (the first of the part's alternatives the document has), else the
+    OpenAPI request body schema (the component it refers to). A file that is the provider's whole answer holds the
+    document at its spec's `extract` pointer; refs inside it are relative to that document."""
     decl = provider(name)
     if op.body:
-        spec_id, _, pointer = body_part(name, op.body[-1]).partition("#")
-        return decl.spec(spec_id).path, pointer
+        for ref in op.body[-1]:
+            spec_id, _, pointer = ref.partition("#")
+            source = decl.spec(spec_id)
+            document, base = _openapi_document(source)
+            if _resolves(document, pointer):
+                return source.path, base + pointer
+        raise AssertionError(f"{name}.{op.name}: no alternative of its body part {op.body[-1]} resolves")
     source = decl.spec(op.spec)
-    doc = json.loads((ROOT / source.path).read_text(encoding="utf-8"))
+    doc, base = _openapi_document(source)
     escaped = op.path.replace("~", "~0").replace("/", "~1")
     pointer = f"/paths/{escaped}/{op.method.lower()}/requestBody/content/application~1json/schema"
     schema = doc["paths"][op.path][op.method.lower()]["requestBody"]["content"]["application/json"]["schema"]
     ref = schema.get("$ref") if isinstance(schema, dict) else None
-    return source.path, ref[1:] if isinstance(ref, str) and ref.startswith("#/") else pointer
+    return source.path, base + (ref[1:] if isinstance(ref, str) and ref.startswith("#/") else pointer)
+
+
+def _openapi_document(source: SpecSource) -> tuple[Any, str]:
+    """The OpenAPI document of a vendored file and its pointer in the file ("" unless the spec names an `extract`
+    and the file is the provider's whole answer, as the generator reads it)."""
+    data = json.loads((ROOT / source.path).read_text(encoding="utf-8"))
+    if source.extract is None or (isinstance(data, dict) and "openapi" in data):
+        return data, ""
+    node = data
+    for token in source.extract.removeprefix("/").split("/"):
+        token = token.replace("~1", "/").replace("~0", "~")
+        node = node[int(token)] if isinstance(node, list) else node[token]
+    return node, source.extract
+
+
+def _resolves(document: Any, pointer: str) -> bool:
+    """Whether a JSON pointer (RFC 6901, escapes included) names a value of a document."""
+    node = document
+    for token in pointer.removeprefix("/").split("/") if pointer not in ("", "/") else []:
+        token = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            node = node[int(token)]
+        elif isinstance(node, dict) and token in node:
+            node = node[token]
+        else:
+            return False
+    return True
 
 
 def body_part(name: str, part: tuple[str, ...]) -> str:

@@ -568,14 +568,15 @@ async def test_kling_refuses_hostile_images_before_any_request(
 
     from kling_sdk.unified import ADAPTERS, ImageToVideo, Kling
 
-    request = ImageToVideo(prompt="p", start_image=make(tmp_path))
-    for (provider, task), adapter in ADAPTERS.items():
+    image = make(tmp_path)
+    for (provider, model, task), adapter in ADAPTERS.items():
         if task != ImageToVideo.task:
             continue
-        wire = next(w for param, w, _ in adapter.fields if param == "start_image")
+        request = ImageToVideo(model=model, prompt="p", start_image=image)
+        wire = next(field.pointer for field in adapter.fields if field.param == "start_image")
         http = httpx.Client(transport=httpx.MockTransport(recorder.handler))
         with Kling(provider, api_keys={provider: API_KEY}, http_client=http) as kling:
-            await refused(recorder, provider, wire, lambda: kling.submit(request))
+            await refused(recorder, provider, wire, partial(kling.submit, request))
 
 
 @pytest.mark.parametrize(("case", "make"), UNIFIED_IMAGES[:3], ids=[c for c, _ in UNIFIED_IMAGES[:3]])

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from codegen.pipeline import manifest
-from kling_sdk.errors import SubmitOutcomeUnknownError
 from kling_sdk._runtime.jobs import JobLookup, LookupInconclusive, find_listed_jobs
+from kling_sdk.errors import SubmitOutcomeUnknownError
 from kling_sdk.testing import body_digest
 from tests.manifest_support import PROMPT, ROOT
 

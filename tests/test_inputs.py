@@ -107,8 +107,8 @@ MAKERS = {"png": png, "jpeg": jpeg, "gif": gif, "webp": webp}
 DATA_URI = "data:image/png;base64," + base64.b64encode(png(400, 400)).decode()
 
 
-def _image_cases(name: str, op_name: str, field: str, model: str | None = None) -> list[tuple[str, Any]]:
-    """(what is wrong, value) for one image field, from the provider's [inputs] rule and file transport."""
+def _image_cases(name: str, model: str | None, field: str) -> list[tuple[str, Any]]:
+    """(what is wrong, value) for one image field, from the (provider, model)'s effective rule and file transport."""
     decl = provider(name)
     rule = image_rule(name, field, model)
     cases: list[tuple[str, Any]] = []
@@ -156,7 +156,7 @@ def _invalid() -> list[tuple[str, str | None, str, str, str, Any]]:
     for name, op in submits():
         base = submit_body(name, op.name, model=op.model)
         for field in image_fields(name, op.name, op.model):
-            for why, value in _image_cases(name, op.name, field, op.model):
+            for why, value in _image_cases(name, op.model, field):
                 found.append(
                     (name, op.model, op.name, f"{dotted(field)}: {why}", dotted(field), _with(base, field, value))
                 )
@@ -203,8 +203,9 @@ def test_every_provider_and_every_image_rule_has_invalid_inputs() -> None:
             assert any(c[:3] == (name, op.model, op.name) and c[4] == dotted(field) for c in INVALID), (name, op, field)
 
 
-def _at_the_limits(name: str, field: str, model: str | None = None) -> list[tuple[str, bytes]]:
-    """Images exactly at the rule's limits (or a small one where it has none): each must be accepted."""
+def _at_the_limits(name: str, model: str | None, field: str) -> list[tuple[str, bytes]]:
+    """Images exactly at the (provider, model)'s effective limits (or a small one where it has none): each must be
+    accepted."""
     rule = image_rule(name, field, model)
     width, height = rule.min_width or 10, rule.min_height or 10
     fmt = MAKERS[rule.formats[0]]
@@ -220,7 +221,7 @@ LIMITS = [
     (name, op.model, op.name, field, why, data)
     for name, op in submits(lambda p: p.files.mode != "url")
     for field in image_fields(name, op.name, op.model)
-    for why, data in _at_the_limits(name, field, op.model)
+    for why, data in _at_the_limits(name, op.model, field)
 ]
 
 

@@ -70,8 +70,10 @@ class Diagnostics:
     items: list[Diagnostic] = field(default_factory=list)
 
     def warn(self, location: Location, message: str, *, rule: str, known: str | None = None) -> None:
-        """Record a warning of kind `rule` (`known`: the manifest's reason, where the manifest itself handles it);
-        once: each model a provider serves reads its shared operations again."""
+        """Record a warning of kind `rule` once (`known`: the manifest's reason, where it handles the defect itself).
+
+        Once: each model a provider serves reads its shared operations again.
+        """
         self._add(Diagnostic("warning", location, _bounded(message), rule, known))
 
     def info(self, location: Location, message: str, *, rule: str, known: str | None = None) -> None:

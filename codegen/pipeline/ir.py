@@ -235,8 +235,7 @@ class FakeDecl:
 
 @dataclass(frozen=True)
 class WireField:
-    """Where one neutral parameter goes on a provider's wire, derived from the spec: its JSON pointer in the body,
-    the wire kind its value is converted to, and the neutral values the model allows there."""
+    """Where one neutral parameter goes on a provider's wire (pointer, wire kind, allowed values), from the spec."""
 
     param: str
     pointer: str
@@ -262,8 +261,10 @@ class Adapter:
 
 @dataclass(frozen=True)
 class Unit:
-    """Everything generated for one model of one provider (`kling_sdk/<provider>/<module>/`): its client's
-    operations (the provider's own and the model's) and every model class they use."""
+    """Everything generated for one model of one provider (`kling_sdk/<provider>/<module>/`).
+
+    Its client's operations are the provider's own and the model's; its model classes are every one they use.
+    """
 
     model: str  # the neutral model id
     module: str

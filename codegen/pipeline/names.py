@@ -154,14 +154,14 @@ def is_module_name(text: str) -> bool:
 
 
 def model_module(model_id: str) -> str:
-    """The module of a neutral model id: every run of characters that are not lower-case letters or digits becomes
-    one `_` ('kling-v2.6-pro' -> 'kling_v2_6_pro'); the manifest checks the result is a module name."""
+    """The module of a neutral model id ('kling-v2.6-pro' -> 'kling_v2_6_pro'; the manifest checks the result)."""
+    # every run of characters that are not lower-case letters or digits becomes one `_`
     return re.sub(r"[^a-z0-9]+", "_", model_id).strip("_")
 
 
 def is_unified_param(text: str) -> bool:
-    """True for a name a neutral task model can use as a field (not `task`, its class variable in unified.py.jinja,
-    nor `model`, the field that names the neutral model)."""
+    """True for a name a neutral task model can use as a field."""
+    # not `task` (its class variable in unified.py.jinja) nor `model` (the field that names the neutral model)
     from pydantic import BaseModel
 
     return (

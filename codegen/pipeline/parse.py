@@ -317,9 +317,10 @@ def wire_field_at(models: Mapping[str, ir.Model], request: str, pointer: str, wh
             )
         if i == len(tokens) - 1:
             return found
-        if found.type.kind != "model" or found.type.name not in models:
+        below = found.type.name
+        if found.type.kind != "model" or below is None or below not in models:
             raise GenerationError(where, f"{model.name}.{token} is not an object: {pointer} cannot go below it")
-        model = models[found.type.name]
+        model = models[below]
     raise AssertionError("unreachable")
 
 
@@ -349,7 +350,7 @@ def wire_kind(neutral: str, wire: ir.TypeRef) -> str | None:
 
 def neutral_values(neutral: str, wire: ir.TypeRef) -> tuple[Any, ...] | None:
     """The neutral values a wire enum expresses ("5" -> 5 for a neutral int); None: a value is not expressible."""
-    found = []
+    found: list[Any] = []
     for value in wire.values:
         if neutral == "int" and isinstance(value, str):
             if not re.fullmatch(r"-?[1-9]\d*|0", value):

@@ -78,7 +78,8 @@ def test_removing_a_request_field_and_regenerating_fails_by_name_and_pointer(tmp
         doc = json.loads(original)
         schema = doc
         for token in pointer.strip("/").split("/"):
-            schema = schema[token.replace("~1", "/").replace("~0", "~")]
+            token = token.replace("~1", "/").replace("~0", "~")
+            schema = schema[int(token)] if isinstance(schema, list) else schema[token]
         del schema["properties"][field]
         if field in schema.get("required", []):
             schema["required"].remove(field)
