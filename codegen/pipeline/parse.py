@@ -519,8 +519,25 @@ class _ProviderBuilder:
             constants=op.constants,
             model=op.model,
             request_schema=request_schema,
-            response_schema=inline_schema(response_node.doc, response_node.pointer) if response_node else None,
+            response_schema=self._loosened(response, inline_schema(response_node.doc, response_node.pointer))
+            if response_node and response
+            else None,
         )
+
+    def _loosened(self, model: str, schema: Any) -> Any:
+        """A response schema with the fields an override retypes to any JSON (`type = "any"`) left free."""
+        # the fake's documents are checked against what the SDK reads, not against the defect the override corrects
+        if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
+            return schema
+        free = {
+            wire
+            for wire in schema["properties"]
+            if (o := self.overrides.get(f"{model}.{wire}")) is not None and o.type == "any"
+        }
+        if not free:
+            return schema
+        properties = {k: ({} if k in free else v) for k, v in schema["properties"].items()}
+        return {**schema, "properties": properties}
 
     def _params(self, path_node: _Node, op_node: _Node) -> tuple[ir.Param, ...]:
         found: dict[tuple[str, str], ir.Param] = {}
