@@ -366,6 +366,34 @@ def neutral_value(task: str, param: str) -> Any:
     return samples.get(declared.type, declared.minimum if declared.minimum is not None else 1)
 
 
+def neutral_sample(name: str, task: str, param: str, model: str | None = None) -> Any:
+    """A neutral value for a parameter that the (provider, model) allows too: its wire enum's last value converted to
+    the neutral type, or the neutral sample moved into the wire bounds, read from the vendored spec."""
+    sample = neutral_value(task, param)
+    op = submit_for(name, task, model)
+    pointer = unified_fields(name, task, model).get(param)
+    if op is None or pointer is None or isinstance(sample, bool):
+        return sample
+    schema, _ = plain_schema(leaf_properties(name, op.name, model).get(pointer, ({}, False))[0])
+    if "enum" in schema:
+        declared = next(p for p in neutral_params(task) if p.name == param).enum
+        neutral = [type(sample)(v) for v in schema["enum"] if _converts(v, type(sample))]
+        neutral = [v for v in neutral if not declared or v in declared]
+        return sample if sample in neutral or not neutral else neutral[-1]
+    if isinstance(sample, int | float):
+        low, high = schema.get("minimum", sample), schema.get("maximum", sample)
+        return min(max(sample, type(sample)(low)), type(sample)(high))
+    return sample
+
+
+def _converts(value: Any, kind: type) -> bool:
+    try:
+        kind(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def neutral_base(task: str, **values: Any) -> dict[str, Any]:
     """The required neutral parameters of a task with valid values (plus `values`)."""
     return {**{p.name: neutral_value(task, p.name) for p in neutral_params(task) if p.required}, **values}

@@ -18,6 +18,7 @@ from manifest_support import (
     providers,
     serving,
     unified_fields,
+    units,
     with_fact,
 )
 
@@ -272,12 +273,12 @@ async def test_unsupported_combinations_make_no_request(
 
 def test_capabilities_say_who_supports_what() -> None:
     table = Kling.capabilities()
-    for name in providers(has_mapping):
+    for name, model in units(has_mapping):
         for task in (TEXT, IMAGE):
-            if name in not_serving(task):
-                assert task not in table[name]
+            if not unified_fields(name, task, model):
+                assert task not in table.get(model, {}).get(name, {})
             else:
-                assert set(table[name][task]) == set(unified_fields(name, task))
+                assert set(table[model][name][task]) == set(unified_fields(name, task, model))
 
 
 def test_unknown_provider_and_misused_base_url_are_refused() -> None:
