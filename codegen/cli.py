@@ -307,10 +307,16 @@ def _list(manifest: Manifest, diagnostics: Diagnostics) -> int:
         auth = f"{provider.auth.header}: {provider.auth.scheme} ${provider.auth.env}"
         print(f"{provider.name}: {provider.title}  {provider.base_url}  auth {auth}")
         print(f"  clients: {provider.class_name}Client, Async{provider.class_name}Client")
-        for op in provider.operations:
-            body = f"({op.request})" if op.request else "()"
-            print(f"  {op.kind:<7} {op.name}{body} -> {op.response or 'dict'}   {op.method} {op.path}")
-        print(f"  models: {', '.join(m.name for m in provider.models)}")
+        for unit in provider.units:
+            default = " (default)" if unit.model == provider.default_model else ""
+            module = f"{manifest.package}.{provider.name}.{unit.module}"
+            print(f"  model {unit.model}{default}: {unit.title} as {unit.model_id!r}, {module}")
+            for op in unit.operations:
+                body = f"({op.request})" if op.request else "()"
+                print(f"    {op.kind:<7} {op.name}{body} -> {op.response or 'dict'}   {op.method} {op.path}")
+            for adapter in unit.adapters:
+                print(f"    neutral {adapter.task}: {', '.join(f'{f.param} -> {f.pointer}' for f in adapter.fields)}")
+            print(f"    models: {', '.join(m.name for m in unit.models)}")
     _print_diagnostics(diagnostics, _known_defects(manifest, None), quiet=True)
     return EXIT_OK
 

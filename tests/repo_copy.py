@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import tomllib
 from pathlib import Path
 
 _HEADER = re.compile(r"^\[\[?\s*([^\]\s]+)\s*\]\]?\s*(?:#.*)?$")
@@ -29,9 +30,23 @@ def _owned(table: str | None, provider: str) -> bool:
     return table is not None and (table == f"providers.{provider}" or table.startswith(f"providers.{provider}."))
 
 
+def _model_of(table: str | None) -> str | None:
+    """The neutral model id of a `[models.<id>]` table (quoted or bare), else None."""
+    if table is None or not table.startswith("models."):
+        return None
+    rest = table.removeprefix("models.")
+    return rest[1 : rest.index('"', 1)] if rest.startswith('"') else rest.split(".")[0]
+
+
 def without_provider(text: str, provider: str) -> str:
-    """The manifest with every table of a provider removed."""
-    return "".join(body for table, body in blocks(text) if not _owned(table, provider))
+    """The manifest with every table of a provider removed, and the `[models.<id>]` table of each model no other
+    provider serves (generation refuses a model nobody serves)."""
+    declared = tomllib.loads(text)["providers"]
+    elsewhere = {model for name, decl in declared.items() if name != provider for model in decl.get("models", {})}
+    orphans = set(declared[provider].get("models", {})) - elsewhere
+    return "".join(
+        body for table, body in blocks(text) if not _owned(table, provider) and _model_of(table) not in orphans
+    )
 
 
 def provider_tables(text: str, provider: str) -> str:

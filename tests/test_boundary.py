@@ -66,6 +66,7 @@ async def refused(recorder: Recorder, provider: str, field: str, action: Callabl
         result = action()
         if hasattr(result, "__await__"):
             await result
+    field = manifest_support.dotted(manifest_support.pointer_of(field))  # how an error names a (nested) field
     assert (info.value.provider, info.value.field) == (provider, field), str(info.value)
     assert f"[{provider}] {field}:" in str(info.value)
     assert recorder.requests == [], "a hostile input reached the network"
@@ -137,13 +138,13 @@ async def test_hostile_ids_are_refused_by_raw_operations_with_a_path_parameter(
     recorder: Recorder, provider: str, case: str, job_id: str, is_async: bool
 ) -> None:
     client = make_client(client_class(PROVIDERS[provider], is_async), recorder)
-    raw = [op for op in PROVIDERS[provider].operations if "{" in (op.wire_path or op.path)]
+    raw = [op for op in manifest_support.operations(provider) if "{" in (op.wire_path or op.path)]
     for op in raw:
         param = (op.wire_path or op.path).split("{", 1)[1].split("}", 1)[0]
         await refused(recorder, provider, param, partial(getattr(client, op.name), job_id))
 
 
-@pytest.mark.parametrize("provider", [p for p in PROVIDERS if PROVIDERS[p].unified], ids=str)
+@pytest.mark.parametrize("provider", [p for p in PROVIDERS if manifest_support.has_mapping(PROVIDERS[p])], ids=str)
 @pytest.mark.parametrize(("case", "job_id"), HOSTILE_IDS[:19], ids=[c for c, _ in HOSTILE_IDS[:19]])
 async def test_hostile_job_refs_are_refused_by_kling(recorder: Recorder, provider: str, case: str, job_id: str) -> None:
     import httpx
@@ -239,17 +240,15 @@ def _module(provider: str) -> Any:
 
 
 def _image_targets() -> list[tuple[str, str, str]]:
-    """(provider, submit operation, wire field) for every image field the manifest declares rules for."""
-    targets = []
-    for provider in PROVIDERS.values():
-        for rule in provider.images:
-            for op in provider.operations:
-                if op.kind != "submit" or not op.request:
-                    continue
-                fields = getattr(_module(provider.name), op.request).model_fields
-                if any((info.alias or name) == rule.field for name, info in fields.items()):
-                    targets.append((provider.name, op.name, rule.field))
-    return targets
+    """(provider, submit operation, field pointer) for every image field the manifest declares rules for (the
+    provider's default model's client)."""
+    return [
+        (name, op.name, field)
+        for name in PROVIDERS
+        for op in manifest_support.operations(name, "submit")
+        if op.request
+        for field in manifest_support.image_fields(name, op.name)
+    ]
 
 
 TARGETS = _image_targets()
@@ -257,25 +256,17 @@ TARGET_IDS = [f"{p}-{op.removeprefix('submit_')}-{f}" for p, op, f in TARGETS]
 
 
 def _request_model(provider: str, operation: str) -> Any:
-    op = next(o for o in PROVIDERS[provider].operations if o.name == operation)
+    op = manifest_support.operation(provider, operation)
     return getattr(_module(provider), op.request or "")
 
 
 def body_with(provider: str, operation: str, field: str, value: Any) -> dict[str, Any]:
-    """The smallest valid request of `operation` (required fields filled in), with `value` in the image `field`."""
-    images = {rule.field for rule in PROVIDERS[provider].images}
-    body: dict[str, Any] = {}
-    for name, info in _request_model(provider, operation).model_fields.items():
-        wire = info.alias or name
-        if wire == field:
-            body[name] = value
-        elif info.is_required():
-            body[name] = URL if wire in images else "p"
-    return body
+    """The smallest valid request of `operation` (the prompt and first frame), with `value` in the image `field`."""
+    return manifest_support.put(manifest_support.submit_body(provider, operation), field, value)
 
 
 def _limit(provider: str, field: str) -> int:
-    rule = next(r for r in PROVIDERS[provider].images if r.field == field)
+    rule = manifest_support.image_rule(provider, field)
     return rule.max_bytes if rule.max_bytes is not None else DEFAULT_MAX_BYTES
 
 
@@ -577,14 +568,15 @@ async def test_kling_refuses_hostile_images_before_any_request(
 
     from kling_sdk.unified import ADAPTERS, ImageToVideo, Kling
 
-    request = ImageToVideo(prompt="p", start_image=make(tmp_path))
-    for (provider, task), adapter in ADAPTERS.items():
+    image = make(tmp_path)
+    for (provider, model, task), adapter in ADAPTERS.items():
         if task != ImageToVideo.task:
             continue
-        wire = next(w for param, w, _ in adapter.fields if param == "start_image")
+        request = ImageToVideo(model=model, prompt="p", start_image=image)
+        wire = next(field.pointer for field in adapter.fields if field.param == "start_image")
         http = httpx.Client(transport=httpx.MockTransport(recorder.handler))
         with Kling(provider, api_keys={provider: API_KEY}, http_client=http) as kling:
-            await refused(recorder, provider, wire, lambda: kling.submit(request))
+            await refused(recorder, provider, wire, partial(kling.submit, request))
 
 
 @pytest.mark.parametrize(("case", "make"), UNIFIED_IMAGES[:3], ids=[c for c, _ in UNIFIED_IMAGES[:3]])

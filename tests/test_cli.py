@@ -11,21 +11,25 @@ from pathlib import Path
 import pytest
 from conftest import API_KEY, find_leaks
 from manifest_support import (
+    at,
     base_url_env,
     can_cancel,
+    has_mapping,
     not_serving,
     provider,
     providers,
+    servers,
     serving,
     stream_kind,
     unified_fields,
+    units,
     with_fact,
 )
 from test_inputs import png
 
 from kling_sdk.cli import main
 from kling_sdk.testing import FakeServer
-from kling_sdk.unified import ImageToVideo, TextToVideo
+from kling_sdk.unified import DEFAULT_MODEL, ImageToVideo, TextToVideo
 
 ENV_KEYS = tuple(provider(name).auth.env for name in providers())
 TEXT = TextToVideo(prompt="x").task
@@ -118,7 +122,7 @@ def test_image_to_video_sends_a_local_image(fake: FakeServer, tmp_path: Path, na
     answer = json.loads(done.stdout)
     assert answer["state"] == "succeeded" and answer["job"].startswith(f"{name}:") and answer["file"] == "out.mp4"
     [job] = fake.app.jobs.values()
-    sent = job.body[unified_fields(name, IMAGE)["start_image"]]
+    sent = at(job.body, unified_fields(name, IMAGE)["start_image"])
     if provider(name).files.mode == "upload":
         assert fake.app.count(name, "upload") == 1 and list(fake.app.uploads.values()) == [png(400, 400)]
     else:
@@ -228,22 +232,26 @@ def test_exit_codes_for_refused_failed_and_unknown(
     for variable in ENV_KEYS:
         monkeypatch.delenv(variable, raising=False)
     assert main(["text-to-video", "x"]) == 2  # no provider chosen, no key set
-    message = capsys.readouterr().err
-    assert all(variable in message for variable in ENV_KEYS)  # it says which keys would do
+    message = " ".join(capsys.readouterr().err.split())
+    would_do = [provider(p).auth.env for p in servers(DEFAULT_MODEL, TEXT)]
+    assert would_do and all(variable in message for variable in would_do)  # it says which keys would do
 
 
 def test_providers_lists_capabilities(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "160")
     assert main(["providers", "--json"]) == 0
-    table = json.loads(capsys.readouterr().out)
-    for name in providers(lambda p: p.unified):
+    table = json.loads(capsys.readouterr().out)  # model -> provider -> task -> parameter -> allowed
+    for name, model in units(has_mapping):
         for task in (TEXT, IMAGE):
-            assert (task in table[name]) is (name in serving(task))
-            if task in table[name]:
-                assert set(table[name][task]) == set(unified_fields(name, task))
+            served = table.get(model, {}).get(name, {})
+            assert (task in served) is bool(unified_fields(name, task, model))
+            if task in served:
+                assert set(served[task]) == set(unified_fields(name, task, model))
     assert main(["providers"]) == 0
     shown = capsys.readouterr().out
-    assert ("(task not served)" in shown) is bool(not_serving(TEXT) or not_serving(IMAGE))
+    unserved = [(n, m, t) for n, m in units(has_mapping) for t in (TEXT, IMAGE) if not unified_fields(n, t, m)]
+    assert ("(task not served)" in shown) is bool(unserved)
+    assert all(model in shown for model in table)
     assert all(variable in shown for variable in ENV_KEYS)
 
 

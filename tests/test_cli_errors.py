@@ -111,7 +111,7 @@ def test_errors_name_the_flag_typed_not_the_wire_field(
 
 
 def test_flags_are_derived_from_the_adapters() -> None:
-    for name in providers(lambda p: p.unified):
+    for name in providers():
         for task in (TEXT, IMAGE):
             for param, wire in unified_fields(name, task).items():
                 assert flag_for(wire, name, task) == flag_for(param), (name, task, wire)
@@ -172,7 +172,9 @@ def test_voice_id_is_offered_only_where_some_provider_takes_it() -> None:
     for task in (TEXT, IMAGE):
         done = subprocess.run([sys.executable, "-m", "kling_sdk.cli", task, "--help"], capture_output=True, text=True,
                               timeout=60, env={"COLUMNS": "200", "PATH": ""})  # fmt: skip
-        taken = any("voice_ids" in served.get(task, ()) for served in capabilities().values())
+        taken = any(
+            "voice_ids" in tasks.get(task, {}) for served in capabilities().values() for tasks in served.values()
+        )
         assert ("--voice-id" in done.stdout) is taken, (task, done.stdout)
 
 
@@ -223,4 +225,5 @@ def test_the_demo_uses_a_running_serve(fake: FakeServer, tmp_path: Path) -> None
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"using the fake providers running on {fake.url}" in done.stdout
-    assert sum(sum(fake.app.submit_counts(name).values()) for name in names) == len(names)  # one job each, here
+    models = sum(len(fake.app.protocols[name]["models"]) for name in names)
+    assert sum(sum(fake.app.submit_counts(name).values()) for name in names) == models  # one job per model, here

@@ -20,7 +20,7 @@ from conftest import API_KEY, call
 from kling_sdk._runtime.base_client import CANCEL_GRACE
 from kling_sdk._runtime.errors import JobDeadlineExceededError
 from kling_sdk.testing import FakeServer, Fault, load_protocols, serve
-from kling_sdk.unified import AsyncKling, ImageToVideo, Kling, TextToVideo, to_wire
+from kling_sdk.unified import DEFAULT_MODEL, AsyncKling, ImageToVideo, Kling, TextToVideo, to_wire
 
 PROTOCOLS = load_protocols()["providers"]
 STREAMS = {
@@ -119,7 +119,7 @@ JOBS = 200
 
 
 def _neutral(n: int) -> Any:
-    served = Kling.capabilities()[EVENTS]
+    served = Kling.capabilities()[DEFAULT_MODEL][EVENTS]  # model -> provider -> task
     if TextToVideo.task in served:
         return TextToVideo(prompt=f"shot {n}")
     return ImageToVideo(prompt=f"shot {n}", start_image="https://example.com/a.png")

@@ -19,8 +19,11 @@ import jsonschema
 import pytest
 from conftest import API_KEY, call
 from manifest_support import (
+    at,
     can_cancel,
+    declared_limits,
     discriminators,
+    dotted,
     has_fake,
     image_submit,
     job_field,
@@ -30,10 +33,13 @@ from manifest_support import (
     prompt_field,
     protocol,
     providers,
+    put,
     route,
     simplest_submit,
+    start_image_field,
     status_operation,
     submit_body,
+    units,
     wire_body,
     wire_path,
     with_fact,
@@ -71,6 +77,11 @@ def _raw_submit(provider: str) -> tuple[str, str, dict[str, Any]]:
         base_path + wire_path(op),
         wire_body(provider, op.name, submit_body(provider, op.name)),
     )
+
+
+def _prompt_pointer(provider: str) -> str:
+    """Where the simplest submit's body keeps the prompt (a JSON pointer: "/prompt", "/input/prompt")."""
+    return prompt_field(provider, simplest_submit(provider).name)
 
 
 def _job_url(origin: str, provider: str, op_name: str, job_id: str) -> str:
@@ -111,7 +122,7 @@ def test_cli_server_answers_submit_status_result_over_http(cli_server: str, prov
     auth = {decl.auth.header: f"{scheme} {API_KEY}"}
     with httpx.Client(headers=auth, timeout=10) as http:
         submitted = http.post(f"{cli_server}/{provider}{path}", json=body)
-        assert submitted.status_code == 200, submitted.text
+        assert submitted.status_code == protocol(provider)["submit_status"], submitted.text  # Replicate: 201
         job_id = pick(submitted.json(), job_field(decl, "id"))
         status_url = _job_url(cli_server, provider, status_operation(provider).name, job_id)
         for _ in range(100):
@@ -162,9 +173,10 @@ def test_cli_server_rejects_an_invalid_body_with_the_provider_validation_error(c
     if proto["validation"] == "deferred":  # the queue checks only its own part (the model id) up front
         field = next(iter(discriminators(provider, op.name)))
         bad = {k: v for k, v in body.items() if k != field}
-    else:
-        field = prompt_field(provider, op.name)
-        bad = {**body, field: 42}
+    else:  # the prompt, wherever the body keeps it (a pointer: "/prompt", "/input/prompt"), is not text
+        pointer = prompt_field(provider, op.name)
+        field = dotted(pointer)  # how the error names it: "input.prompt"
+        bad = put(body, pointer, 42)
     answer = httpx.post(url, json=bad, headers={provider_decl(provider).auth.header: f"{scheme} {API_KEY}"})
     assert answer.status_code == proto["errors"]["invalid"]["status"], answer.text
     assert field in json.dumps(answer.json())
@@ -339,11 +351,12 @@ def test_uploads_land_on_the_fake_storage(fake: FakeServer, tmp_path: Path, prov
     image.write_bytes(png(640, 480))
     client = fake.client(provider, api_key=API_KEY)
     body = submit_body(provider, op.name, image=image)
-    [field] = [k for k, v in body.items() if v == image]
+    field = start_image_field(provider, op.name)
+    assert field is not None and at(body, field) == image
     getattr(client, op.name)(body)
     assert list(fake.app.uploads.values()) == [image.read_bytes()]
     submitted = next(iter(fake.app.jobs.values())).body
-    assert httpx.get(submitted[field]).content == image.read_bytes()
+    assert httpx.get(at(submitted, field)).content == image.read_bytes()
 
 
 @providers_
@@ -365,7 +378,8 @@ def test_faults_and_counters_are_reachable_over_http(fake: FakeServer, provider:
     assert list(stats["submits"].values()) == [1]
     listed = httpx.get(f"{fake.url}/_fake/jobs").json()["jobs"]
     assert [(j["provider"], j["id"], j["state"]) for j in listed] == [(provider, job.id, "queued")]
-    assert listed[0]["prompt"] == wire_body(provider, method.replace("run_", "submit_"), body).get("prompt")
+    submit = method.replace("run_", "submit_")
+    assert listed[0]["prompt"] == at(wire_body(provider, submit, body), prompt_field(provider, submit))
 
 
 # ---------------------------------------------------------------------------------------------- documents and files
@@ -435,10 +449,13 @@ def test_the_demo_saves_an_mp4_per_provider_with_progress(tmp_path: Path) -> Non
         [sys.executable, "-m", "kling_sdk.testing", *args], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
-    for provider in PROVIDERS:
-        assert (tmp_path / f"kling-{provider}.mp4").read_bytes() == sample_video()
-        assert f"[{provider}] queued" in done.stdout and f"[{provider}] succeeded" in done.stdout
-    assert f"submits per body on the fake: {[1] * len(PROVIDERS)}" in done.stdout
+    served = units(has_fake)  # one job per (provider, model), through that model's client
+    for provider, model in served:
+        assert (tmp_path / f"kling-{provider}-{model}.mp4").read_bytes() == sample_video()
+        shown = f"[{provider}/{model}]"
+        assert f"{shown} queued" in done.stdout and f"{shown} succeeded" in done.stdout
+    assert sorted(p.name for p in tmp_path.glob("*.mp4")) == sorted(f"kling-{p}-{m}.mp4" for p, m in served)
+    assert f"submits per body on the fake: {[1] * len(served)}" in done.stdout
 
 
 # ---------------------------------------------------------------------------------------------- hostile input
@@ -526,7 +543,7 @@ def test_deeply_nested_json_is_a_4xx_in_the_provider_shape(fake: FakeServer, pro
 @providers_
 def test_an_oversized_body_is_refused_without_echoing_it(fake: FakeServer, provider: str) -> None:
     _, _, body = _raw_submit(provider)
-    huge = json.dumps({**body, "prompt": "A" * 50_000_000}).encode()
+    huge = json.dumps(put(body, _prompt_pointer(provider), "A" * 50_000_000)).encode()
     answer = httpx.post(
         _submit_url(fake, provider), content=huge,
         headers={**_auth(fake, provider), "Content-Type": "application/json"}, timeout=60,
@@ -540,14 +557,19 @@ def test_an_oversized_body_is_refused_without_echoing_it(fake: FakeServer, provi
 @providers_
 def test_a_too_long_prompt_is_reported_without_echoing_it(fake: FakeServer, provider: str) -> None:
     _, _, body = _raw_submit(provider)
-    long = json.dumps({**body, "prompt": "B" * 200_000}).encode()
+    long = json.dumps(put(body, _prompt_pointer(provider), "B" * 200_000)).encode()
     answer = httpx.post(
         _submit_url(fake, provider), content=long, headers={**_auth(fake, provider), "Content-Type": "application/json"}
     )
     if fake.app.protocols[provider]["validation"] == "deferred":  # checked when the job runs: it fails
-        assert answer.status_code == 200
+        assert answer.status_code == fake.app.protocols[provider]["submit_status"]
         job = next(iter(fake.app.jobs.values()))
         assert len(json.dumps(job.failure)) < 1024 and "BBBB" not in json.dumps(job.failure)
+        return
+    op = simplest_submit(provider)
+    if "maxLength" not in declared_limits(provider, op.name, _prompt_pointer(provider)):
+        # the spec sets no limit (Replicate's Input): the provider takes it, like any other prompt
+        assert answer.status_code == fake.app.protocols[provider]["submit_status"], answer.text[:300]
         return
     assert 400 <= answer.status_code < 500 and "prompt" in answer.text
     assert len(answer.content) < 4096 and b"BBBB" not in answer.content

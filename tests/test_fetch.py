@@ -19,7 +19,8 @@ from manifest_support import provider, providers, spec_sources
 
 from codegen.cli import main
 from codegen.drift.fetch import LOOPBACK_ENV, check_url, retry_delay, schema_pointers
-from codegen.pipeline.manifest import load
+from codegen.pipeline.manifest import SpecSource, load
+from codegen.pipeline.specs import has_pointer, is_whole_answer
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "fetch-key-8d1f2c"
@@ -36,11 +37,16 @@ def _first(where: Any) -> str | None:
     return next((source.path for name, source in FETCHED if where(provider(name), source)), None)
 
 
+def _whole(source: SpecSource) -> bool:
+    return is_whole_answer(source, json.loads((ROOT / source.path).read_text()))
+
+
 KEYED = _first(lambda p, s: p.fetch.auth != "none" and s.extract is None)  # fetched with the provider's key
 KEYLESS = _first(lambda p, s: p.fetch.auth == "none")  # never sent a key
 JSON_DOC = _first(lambda p, s: s.format == "json")
 PLAIN = _first(lambda p, s: s.format == "openapi" and s.extract is None)  # served as it is vendored
-EXTRACTED = _first(lambda p, s: s.extract is not None)
+EXTRACTED = _first(lambda p, s: s.extract is not None and not _whole(s))  # vendored as its extract
+WHOLE = _first(lambda p, s: _whole(s))  # a catalogue entry vendored as the provider serves it
 ANY = KEYED or PLAIN or (FETCHED[0][1].path if FETCHED else None)
 MULTI = next(  # a provider with two or more fetched documents, and one document of someone else
     (
@@ -66,7 +72,9 @@ def owner(document: str) -> str:
 
 
 def extracted(document: str) -> str | None:
-    return BY_PATH[document][1].extract
+    """The extract pointer of a document vendored as its extract (None: vendored as the provider serves it)."""
+    source = BY_PATH[document][1]
+    return None if _whole(source) else source.extract
 
 
 @dataclass
@@ -167,7 +175,7 @@ def _serve_current(upstream: Upstream) -> dict[str, str]:
                 continue
             route = "/" + source.url.removeprefix("https://")
             body = (ROOT / source.path).read_bytes()
-            if source.extract is not None:
+            if extracted(source.path) is not None:
                 body = json.dumps({"models": [{"endpoint_id": "x", "openapi": json.loads(body)}], "has_more": False})
                 body = body.encode()
             headers = {"Content-Type": "application/json", "ETag": f'"{source.path[-12:]}"'}
@@ -262,6 +270,24 @@ def test_a_catalogue_is_extracted_and_the_upstream_digest_recorded(project: Path
     assert fetched <= {routes[p] for p, (n, _) in BY_PATH.items() if n == name}  # --provider fetched that one only
 
 
+def test_a_catalogue_entry_vendored_whole_stays_the_providers_answer(project: Path, upstream: Upstream) -> None:
+    document = need(WHOLE, "vendored as the provider's whole answer")
+    routes = _serve_current(upstream)
+    data = json.loads((ROOT / document).read_text())
+    data["x-probe"] = "edited upstream"
+    answer = json.dumps(data).encode()
+    _route(upstream, routes[document], Reply(200, answer, {"Content-Type": "application/json"}))
+    assert _fetch(project, "--provider", owner(document)) == 0
+    assert (project / document).read_bytes() == answer  # byte for byte, its extract validated on the way
+    entry = json.loads((project / "specs/lock.json").read_text())["files"][document]
+    assert entry["origin"] == "fetched" and entry["sha256"] == hashlib.sha256(answer).hexdigest()
+    broken = json.loads((ROOT / document).read_text())
+    broken["models"] = []  # nothing at the extract pointer: refused, the vendored copy is left as it was
+    _route(upstream, routes[document], Reply(200, json.dumps(broken).encode(), {"Content-Type": "application/json"}))
+    assert _fetch(project, "--provider", owner(document)) == 1
+    assert (project / document).read_bytes() == answer
+
+
 def test_a_second_fetch_is_conditional_and_changes_nothing(project: Path, upstream: Upstream) -> None:
     document = need(ANY, "with a source URL")
     routes = _serve_current(upstream)
@@ -291,6 +317,14 @@ def test_dry_run_reports_and_writes_nothing(
 def _json_pointer(document: str | None) -> str:
     if document is None:
         return ""
+    data = json.loads((ROOT / document).read_text())
+    return next(p for p in _json_pointers(document) if has_pointer(data, p))
+
+
+def _json_pointers(document: str | None) -> tuple[str, ...]:
+    """Where the request schema may sit in a JSON document: the manifest's alternatives, first found is read."""
+    if document is None:
+        return ()
     name, source = BY_PATH[document]
     return schema_pointers(provider(name), source)[0]
 
@@ -307,7 +341,7 @@ INVALID = [
     _case(ANY, Reply(200, b"<html>Just a moment...</html>", {"Content-Type": "text/html"}),
           "the response is not JSON (Content-Type text/html)", "html"),
     _case(JSON_DOC, Reply(200, b'{"id": "kling", "object": "model"}'),
-          f"the schema the SDK is generated from is missing at {_json_pointer(JSON_DOC)}", "no-schema"),
+          f"the schema the SDK is generated from is missing at {' and '.join(_json_pointers(JSON_DOC))}", "no-schema"),
     _case(PLAIN, Reply(200, b'{"swagger": "2.0", "paths": {}}'), "not an OpenAPI 3.0/3.1 document", "swagger-2"),
     _case(EXTRACTED, Reply(200, b'{"models": [], "has_more": false}'),
           f"nothing at {extracted(EXTRACTED) if EXTRACTED else ''} in the response", "extract-missing"),

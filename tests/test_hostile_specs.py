@@ -316,7 +316,7 @@ def titled(title: str) -> Check:
     def check(sdk: Sdk) -> None:
         for doc in (
             getattr(sdk.module, f"{sdk.class_name}Client").__doc__,
-            sdk.module.models.__doc__,
+            *(sys.modules[f"{sdk.module.__name__}.{module}.models"].__doc__ for module in sdk.module.MODELS.values()),
             sdk.module.__doc__,
         ):
             _contains(doc, title.replace("\n", "\n    ") if doc and "\n    " + RUN in doc else title)
@@ -461,7 +461,7 @@ NAMES = [
     Case(
         "manifest-operation-keyword",
         manifest=(('name = "list_jobs"', 'name = "class"'),),
-        error=(f"{M}/acme/operations/2/name", "method name"),
+        error=(f"{M}/acme/operations/1/name", "method name"),
     ),
     Case(
         "manifest-operation-like-a-client-method",
@@ -471,7 +471,7 @@ NAMES = [
     Case(
         "manifest-model-keyword",
         manifest=(('response = "JobList"', 'response = "None"'),),
-        error=(f"{M}/acme/operations/2/response", "class name"),
+        error=(f"{M}/acme/operations/1/response", "class name"),
     ),
     Case(
         "manifest-rename-value",

@@ -12,13 +12,16 @@ import pytest
 from conftest import Recorder, call, make_client
 from manifest_support import (
     client_class,
+    dotted,
     fixture_for,
     image_fields,
+    image_rule,
     invalid_requests,
     provider,
-    providers,
+    put,
     submit_body,
     submits,
+    units,
 )
 
 from kling_sdk._runtime.errors import InvalidRequestError
@@ -104,10 +107,10 @@ MAKERS = {"png": png, "jpeg": jpeg, "gif": gif, "webp": webp}
 DATA_URI = "data:image/png;base64," + base64.b64encode(png(400, 400)).decode()
 
 
-def _image_cases(name: str, op_name: str, field: str) -> list[tuple[str, Any]]:
-    """(what is wrong, value) for one image field, from the provider's [inputs] rule and file transport."""
+def _image_cases(name: str, model: str | None, field: str) -> list[tuple[str, Any]]:
+    """(what is wrong, value) for one image field, from the (provider, model)'s effective rule and file transport."""
     decl = provider(name)
-    rule = next(r for r in decl.images if r.field == field)
+    rule = image_rule(name, field, model)
     cases: list[tuple[str, Any]] = []
     if "data" not in decl.files.url_schemes:
         cases.append(("a data URI where only URLs are taken", DATA_URI))
@@ -148,37 +151,39 @@ def _image_cases(name: str, op_name: str, field: str) -> list[tuple[str, Any]]:
     return cases
 
 
-def _invalid() -> list[tuple[str, str, str, str, Any]]:
-    found = [(n, op.name, *case) for n, op in submits() for case in invalid_requests(n, op.name)]
+def _invalid() -> list[tuple[str, str | None, str, str, str, Any]]:
+    found = [(n, op.model, op.name, *case) for n, op in submits() for case in invalid_requests(n, op.name, op.model)]
     for name, op in submits():
-        base = submit_body(name, op.name)
-        for field in image_fields(name, op.name):
-            for why, value in _image_cases(name, op.name, field):
-                found.append((name, op.name, f"{field}: {why}", field, _with(base, field, value)))
+        base = submit_body(name, op.name, model=op.model)
+        for field in image_fields(name, op.name, op.model):
+            for why, value in _image_cases(name, op.model, field):
+                found.append(
+                    (name, op.model, op.name, f"{dotted(field)}: {why}", dotted(field), _with(base, field, value))
+                )
     return found
 
 
 def _with(base: dict[str, Any], field: str, value: Any) -> Any:
     if callable(value):
-        return lambda d: {**base, field: value(d)}
-    return {**base, field: value}
+        return lambda d: put(base, field, value(d))
+    return put(base, field, value)
 
 
-# provider, operation, what is wrong, the field the error must name, request (callables get tmp_path)
+# provider, model, operation, what is wrong, the field the error must name, request (callables get tmp_path)
 INVALID = _invalid()
 
 
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 @pytest.mark.parametrize(
-    ("provider_name", "method", "why", "field", "request_"),
+    ("provider_name", "model", "method", "why", "field", "request_"),
     INVALID,
-    ids=[f"{c[0]}-{c[1].removeprefix('submit_')}-{c[2]}" for c in INVALID],
+    ids=[f"{c[0]}-{c[1]}-{c[2].removeprefix('submit_')}-{c[3]}" for c in INVALID],
 )
 async def test_invalid_input_is_rejected_before_any_request(
-    recorder: Recorder, tmp_path: Path, is_async: bool, provider_name: str, method: str, why: str, field: str,
-    request_: Any,
+    recorder: Recorder, tmp_path: Path, is_async: bool, provider_name: str, model: str | None, method: str, why: str,
+    field: str, request_: Any,
 ) -> None:  # fmt: skip
-    client = make_client(client_class(provider_name, is_async), recorder)
+    client = make_client(client_class(provider_name, is_async, model), recorder)
     body = request_(tmp_path) if callable(request_) else request_
     with pytest.raises(InvalidRequestError) as info:
         await call(client, method, body)
@@ -192,15 +197,16 @@ async def test_invalid_input_is_rejected_before_any_request(
 
 
 def test_every_provider_and_every_image_rule_has_invalid_inputs() -> None:
-    assert {c[0] for c in INVALID} == set(providers(lambda p: p.operations))
+    assert {c[:2] for c in INVALID} == set(units())
     for name, op in submits():
-        for field in image_fields(name, op.name):
-            assert any(c[:2] == (name, op.name) and c[3] == field for c in INVALID), (name, op.name, field)
+        for field in image_fields(name, op.name, op.model):
+            assert any(c[:3] == (name, op.model, op.name) and c[4] == dotted(field) for c in INVALID), (name, op, field)
 
 
-def _at_the_limits(name: str, field: str) -> list[tuple[str, bytes]]:
-    """Images exactly at the rule's limits (or a small one where it has none): each must be accepted."""
-    rule = next(r for r in provider(name).images if r.field == field)
+def _at_the_limits(name: str, model: str | None, field: str) -> list[tuple[str, bytes]]:
+    """Images exactly at the (provider, model)'s effective limits (or a small one where it has none): each must be
+    accepted."""
+    rule = image_rule(name, field, model)
     width, height = rule.min_width or 10, rule.min_height or 10
     fmt = MAKERS[rule.formats[0]]
     found = [("at the minimum size", fmt(width, height))]
@@ -212,21 +218,23 @@ def _at_the_limits(name: str, field: str) -> list[tuple[str, bytes]]:
 
 
 LIMITS = [
-    (name, op.name, field, why, data)
+    (name, op.model, op.name, field, why, data)
     for name, op in submits(lambda p: p.files.mode != "url")
-    for field in image_fields(name, op.name)
-    for why, data in _at_the_limits(name, field)
+    for field in image_fields(name, op.name, op.model)
+    for why, data in _at_the_limits(name, op.model, field)
 ]
 
 
 @pytest.mark.parametrize(
-    ("provider_name", "method", "field", "why", "data"), LIMITS, ids=[f"{c[0]}-{c[2]}-{c[3]}" for c in LIMITS]
+    ("provider_name", "model", "method", "field", "why", "data"),
+    LIMITS,
+    ids=[f"{c[0]}-{c[1]}-{c[3]}-{c[4]}" for c in LIMITS],
 )
 def test_images_at_the_limits_are_accepted(
-    recorder: Recorder, provider_name: str, method: str, field: str, why: str, data: bytes
+    recorder: Recorder, provider_name: str, model: str | None, method: str, field: str, why: str, data: bytes
 ) -> None:
     decl = provider(provider_name)
-    answer = fixture_for(provider_name, method, "submit_").data["exchanges"][0]["response"]["json"]
+    answer = fixture_for(provider_name, method, "submit_", model).data["exchanges"][0]["response"]["json"]
     recorder.body = answer  # one answer for every request: with an upload, also the upload's two URLs
     if decl.files.mode == "upload":
         urls = zip(
@@ -235,6 +243,6 @@ def test_images_at_the_limits_are_accepted(
             strict=True,
         )
         recorder.body = {**answer, **{pointer.strip("/"): url for pointer, url in urls}}
-    client = make_client(client_class(provider_name, False), recorder)
-    getattr(client, method)({**submit_body(provider_name, method), field: data})
+    client = make_client(client_class(provider_name, False, model), recorder)
+    getattr(client, method)(put(submit_body(provider_name, method, model=model), field, data))
     assert recorder.requests[-1].method == "POST", why

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from conftest import API_KEY, call
 from manifest_support import (
+    has_mapping,
     neutral_base,
     neutral_params,
     neutral_value,
@@ -17,6 +18,7 @@ from manifest_support import (
     providers,
     serving,
     unified_fields,
+    units,
     with_fact,
 )
 
@@ -271,12 +273,12 @@ async def test_unsupported_combinations_make_no_request(
 
 def test_capabilities_say_who_supports_what() -> None:
     table = Kling.capabilities()
-    for name in providers(lambda p: p.unified):
+    for name, model in units(has_mapping):
         for task in (TEXT, IMAGE):
-            if name in not_serving(task):
-                assert task not in table[name]
+            if not unified_fields(name, task, model):
+                assert task not in table.get(model, {}).get(name, {})
             else:
-                assert set(table[name][task]) == set(unified_fields(name, task))
+                assert set(table[model][name][task]) == set(unified_fields(name, task, model))
 
 
 def test_unknown_provider_and_misused_base_url_are_refused() -> None:
@@ -285,10 +287,10 @@ def test_unknown_provider_and_misused_base_url_are_refused() -> None:
     with pytest.raises(InvalidRequestError, match="unknown provider"):
         Kling(unknown)
     with pytest.raises(InvalidRequestError, match="base_url"):
-        Kling(_needs(providers(lambda p: p.unified), 2, "have a neutral mapping"), base_url="http://127.0.0.1:1")
+        Kling(_needs(providers(has_mapping), 2, "have a neutral mapping"), base_url="http://127.0.0.1:1")
 
 
-@pytest.mark.parametrize("name", providers(lambda p: p.unified))
+@pytest.mark.parametrize("name", providers(has_mapping))
 def test_the_repr_shows_no_key(name: str) -> None:
     kling = Kling(name, api_keys={name: API_KEY})
     assert API_KEY not in repr(kling) and API_KEY not in repr(kling.client(name))

@@ -120,10 +120,13 @@ def test_literals_of_json_values() -> None:
 def test_method_names_cover_what_the_client_methods_use() -> None:
     """A path or query parameter may not take a name a client method declares or reads (names.METHOD_NAMES)."""
     api = build_api(load(ROOT / "providers.toml"), None, Diagnostics())
-    for provider in api.providers:
-        ops = {op.name: op for op in provider.operations}
-        models = {m.name for m in provider.models}
-        tree = ast.parse((ROOT / "generated" / "kling_sdk" / provider.name / "client.py").read_text())
+    units = [(provider, unit) for provider in api.providers for unit in provider.units]
+    assert units
+    for provider, unit in units:
+        ops = {op.name: op for op in unit.operations}
+        models = {m.name for m in unit.models}
+        client = ROOT / "generated" / api.package / provider.name / unit.module / "client.py"
+        tree = ast.parse(client.read_text())
         for cls in (node for node in tree.body if isinstance(node, ast.ClassDef)):
             for method in (n for n in cls.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)):
                 op = ops.get(method.name) or ops.get(method.name.replace("run_", "submit_", 1))

@@ -59,15 +59,6 @@ def _wheel(project: Path, into: Path) -> Path:
     return wheel
 
 
-def _keys(document: object) -> set[str]:
-    """Every mapping key at any depth of a JSON document."""
-    if isinstance(document, dict):
-        return set(document) | {k for value in document.values() for k in _keys(value)}
-    if isinstance(document, list):
-        return {k for item in document for k in _keys(item)}
-    return set()
-
-
 def _clean_venv(where: Path) -> Path:
     venv.EnvBuilder(with_pip=True, clear=True).create(where)
     return where / "bin"
@@ -90,7 +81,8 @@ def test_the_sdk_wheel_installs_alone_with_only_httpx_and_pydantic(tmp_path: Pat
     # The cli extra: the `kling` script is installed and answers from the manifest's providers.
     _run(bin_dir / "pip", "install", "-q", f"{wheel}[cli]")
     table = json.loads(_run(bin_dir / "kling", "providers", "--json", cwd=tmp_path))
-    assert {p.name for p in manifest.providers if p.unified} <= _keys(table)
+    served = {(m.model, p.name) for p in manifest.providers for m in p.models if m.unified}
+    assert served and served <= {(model, name) for model, by_provider in table.items() for name in by_provider}
 
 
 def test_the_generator_wheel_installs_without_the_sdk(tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ from kling_sdk._runtime import errors as runtime_errors
 from kling_sdk._runtime.models import NEUTRAL
 from kling_sdk.errors import InvalidRequestError, KlingError
 from kling_sdk.types import Progress
-from kling_sdk.unified import TASKS, AsyncKling, Kling
+from kling_sdk.unified import DEFAULT_MODEL, TASKS, AsyncKling, Kling
 
 both = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 SUBMITS = submits()
@@ -213,7 +213,7 @@ async def test_async_callbacks_are_awaited_by_the_async_client(fresh_fake: Any, 
 
 async def test_async_callbacks_are_awaited_by_async_kling(fresh_fake: Any, tmp_path: Path) -> None:
     task = next(iter(TASKS))
-    name = next(p for p in providers() if p in fresh_fake.base_urls and (p, task) in _adapters())
+    name = next(p for p in providers() if p in fresh_fake.base_urls and (p, DEFAULT_MODEL, task) in _adapters())
     seen: list[str] = []
 
     async def on_progress(update: Progress) -> None:
@@ -226,8 +226,8 @@ async def test_async_callbacks_are_awaited_by_async_kling(fresh_fake: Any, tmp_p
     assert seen and seen[-1] == "succeeded"
 
 
-def _adapters() -> set[tuple[str, str]]:
-    from kling_sdk.unified import ADAPTERS
+def _adapters() -> set[tuple[str, str, str]]:
+    from kling_sdk.unified import ADAPTERS  # (provider, model, task)
 
     return set(ADAPTERS)
 

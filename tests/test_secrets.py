@@ -19,6 +19,7 @@ import conftest
 import httpx
 import pytest
 from conftest import API_KEY, ROOT, Recorder, call, find_leaks, make_client, secret_forms, texts_to_scan
+from manifest_support import has_mapping
 from test_boundary import PROVIDERS, TARGETS, body_with, client_class
 
 from kling_sdk._runtime.errors import GenerationFailedError, KlingError
@@ -74,7 +75,7 @@ def test_clients_hold_the_key_only_in_a_secret(provider: str, is_async: bool) ->
 def test_kling_holds_its_keys_only_in_secrets() -> None:
     from kling_sdk.unified import AsyncKling, Kling
 
-    names = [p for p in PROVIDERS if PROVIDERS[p].unified]
+    names = [p for p in PROVIDERS if has_mapping(PROVIDERS[p])]
     for cls in (Kling, AsyncKling):
         kling = cls(names, api_keys=dict.fromkeys(names, API_KEY))
         clients = [kling.client(name) for name in names]
@@ -94,12 +95,19 @@ def _fill(template: Any, text: str) -> Any:
     return template.replace("{message}", text) if isinstance(template, str) else template
 
 
-def _error_answer(provider: str, form: str) -> httpx.Response:
-    """The provider's own 401 shape (its fake template in the manifest), echoing the key as `form` on the wire,
-    in every header the provider's error shape reads and in a generic one."""
+def _echoing_template(provider: str) -> dict[str, Any]:
+    """The provider's own error shape that carries a message: its 401 when that echoes one, else the first of its
+    fake's error templates that does (a provider whose 401 is a fixed text still echoes in its other errors)."""
     fake = PROVIDERS[provider].fake
     assert fake is not None
-    template = fake.errors["unauthorized"]
+    templates = [fake.errors["unauthorized"], *fake.errors.values()]
+    return next(t for t in templates if "{message}" in json.dumps(t["body"]))
+
+
+def _error_answer(provider: str, form: str) -> httpx.Response:
+    """The provider's own error shape (its fake template in the manifest), echoing the key as `form` on the wire,
+    in every header the provider's error shape reads and in a generic one."""
+    template = _echoing_template(provider)
     text = json.dumps(_fill(template["body"], f"key {TOKEN} is not valid")).replace(TOKEN, form)
     shape = PROVIDERS[provider].errors
     headers = {"content-type": "application/json", "x-request-id": form}

@@ -16,17 +16,21 @@ from conftest import Recorder, make_client
 from manifest_support import (
     MANIFEST,
     all_tasks,
+    at,
     client_class,
     fixture_for,
+    has_mapping,
+    leaf_properties,
     neutral_base,
+    neutral_sample,
     neutral_value,
     plain_schema,
     provider_data,
     providers,
-    request_properties,
     submit_for,
     tasks,
     unified_fields,
+    units,
 )
 
 from kling_sdk._runtime.errors import InvalidRequestError
@@ -34,7 +38,7 @@ from kling_sdk.unified import TASKS, capabilities, to_wire
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUESTS = json.loads((ROOT / "tests" / "unified" / "requests.json").read_text())["requests"]
-MAPPED = providers(lambda p: p.unified)
+MAPPED = providers(has_mapping)
 CASES = [(data["request"], name, data["body"]) for name in MAPPED for data in provider_data(name, "unified")]
 NEUTRAL = {task.task: task for task in MANIFEST.unified}  # task id -> its neutral parameters
 
@@ -44,11 +48,12 @@ def _request(name: str) -> Any:
     return TASKS[spec["task"]](**spec["arguments"])
 
 
-def _client(provider: str, task: str, recorder: Recorder) -> Any:
-    op = submit_for(provider, task)
+def _client(provider: str, task: str, recorder: Recorder, model: str | None = None) -> Any:
+    op = submit_for(provider, task, model)
     assert op is not None
-    recorder.body = fixture_for(provider, op.name, "submit_").data["exchanges"][0]["response"]["json"]
-    return make_client(client_class(provider), recorder)
+    found = fixture_for(provider, op.name, "submit_", model=model)
+    recorder.body = found.data["exchanges"][0]["response"]["json"]
+    return make_client(client_class(provider, model=model), recorder)
 
 
 _sample = neutral_value
@@ -74,94 +79,116 @@ def test_every_mapped_task_has_a_documented_wire_body(provider: str) -> None:
     assert covered == {task for task in tasks(provider) if unified_fields(provider, task)}
 
 
-MAPPINGS = [(p, task) for p in MAPPED for task in all_tasks() if unified_fields(p, task)]
+# every (provider, model, task) with a neutral mapping: each model's request names that model
+MAPPINGS = [(p, m, task) for p, m in units(has_mapping) for task in all_tasks() if unified_fields(p, task, m)]
+MAPPING_IDS = [f"{p}-{m}-{t}" for p, m, t in MAPPINGS]
 
 
-@pytest.mark.parametrize(("provider", "task"), MAPPINGS, ids=[f"{p}-{t}" for p, t in MAPPINGS])
-def test_each_neutral_value_goes_on_the_wire_in_the_type_the_spec_declares(provider: str, task: str) -> None:
+def _present(body: dict[str, Any], pointer: str) -> bool:
+    try:
+        at(body, pointer)
+    except KeyError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(("provider", "model", "task"), MAPPINGS, ids=MAPPING_IDS)
+def test_each_neutral_value_goes_on_the_wire_in_the_type_the_spec_declares(
+    provider: str, model: str, task: str
+) -> None:
     # duration is an int on some providers and a string enum on others: the spec of each says which
-    fields = unified_fields(provider, task)
-    op = submit_for(provider, task)
+    fields = unified_fields(provider, task, model)
+    op = submit_for(provider, task, model)
     assert op is not None
-    properties = request_properties(provider, op.name)
-    request = TASKS[task](**{**_base(task), **{p: _sample(task, p) for p in fields}})
+    leaves = leaf_properties(provider, op.name, model)
+    values = {p: neutral_sample(provider, task, p, model) for p in fields}
+    request = TASKS[task](**{**_base(task), **values, "model": model})
     _, body = to_wire(request, provider)
     python = {"integer": int, "number": (int, float), "string": str, "boolean": bool, "array": list}
     for param, wire in fields.items():
-        schema, _ = plain_schema(properties[wire])
+        schema, _ = plain_schema(leaves[wire][0])
+        sent = at(body, wire)
         if isinstance(schema.get("type"), str):
-            assert isinstance(body[wire], python[schema["type"]]), (param, wire, body[wire])
+            assert isinstance(sent, python[schema["type"]]), (param, wire, sent)
         if "enum" in schema:
-            assert body[wire] in schema["enum"], (param, wire)
+            assert sent in schema["enum"], (param, wire)
+        if not isinstance(values[param], list):
+            assert sent == values[param] or sent == str(values[param]), (param, wire, sent)
 
 
-@pytest.mark.parametrize(("provider", "task"), MAPPINGS, ids=[f"{p}-{t}" for p, t in MAPPINGS])
-def test_neutral_defaults_are_sent_explicitly_where_defaults_differ(provider: str, task: str) -> None:
+@pytest.mark.parametrize(("provider", "model", "task"), MAPPINGS, ids=MAPPING_IDS)
+def test_neutral_defaults_are_sent_explicitly_where_defaults_differ(provider: str, model: str, task: str) -> None:
     # Oxen's own generate_audio default is false, everyone else's true: the neutral default goes on the wire.
-    fields = unified_fields(provider, task)
-    _, body = to_wire(TASKS[task](**_base(task)), provider)
+    fields = unified_fields(provider, task, model)
+    _, body = to_wire(TASKS[task](**_base(task), model=model), provider)
     for declared in NEUTRAL[task].params:
         if declared.name in fields and declared.default is not None:
-            assert json.loads(json.dumps(body[fields[declared.name]])) in (declared.default, str(declared.default))
+            sent = json.loads(json.dumps(at(body, fields[declared.name])))
+            assert sent in (declared.default, str(declared.default))
     if "generate_audio" in fields:
-        assert to_wire(TASKS[task](**_base(task), generate_audio=False), provider)[1][fields["generate_audio"]] is False
+        off = to_wire(TASKS[task](**_base(task), model=model, generate_audio=False), provider)[1]
+        assert at(off, fields["generate_audio"]) is False
 
 
 UNSUPPORTED = [
-    (p, task, param)
-    for p, task in MAPPINGS
+    (p, m, task, param)
+    for p, m, task in MAPPINGS
     for param in (declared.name for declared in NEUTRAL[task].params)
-    if param not in unified_fields(p, task)
+    if param not in unified_fields(p, task, m)
 ]
 
 
 @pytest.mark.parametrize(
-    ("provider", "task", "param"), UNSUPPORTED or [pytest.param(None, None, None, marks=pytest.mark.skip)],
-    ids=[f"{p}-{t}-{n}" for p, t, n in UNSUPPORTED] or None,
+    ("provider", "model", "task", "param"),
+    UNSUPPORTED or [pytest.param(None, None, None, None, marks=pytest.mark.skip)],
+    ids=[f"{p}-{m}-{t}-{n}" for p, m, t, n in UNSUPPORTED] or None,
 )  # fmt: skip
 def test_an_unsupported_parameter_is_refused_naming_provider_parameter_and_who_takes_it(
-    provider: str, task: str, param: str
+    provider: str, model: str, task: str, param: str
 ) -> None:
     recorder = Recorder()
-    request = TASKS[task](**_base(task), **{param: _sample(task, param)})
-    with _client(provider, task, recorder), pytest.raises(InvalidRequestError) as caught:
+    request = TASKS[task](**_base(task), model=model, **{param: _sample(task, param)})
+    with _client(provider, task, recorder, model), pytest.raises(InvalidRequestError) as caught:
         to_wire(request, provider)
     assert (caught.value.provider, caught.value.field) == (provider, param)
     assert provider in str(caught.value) and param in str(caught.value)
     for other in MAPPED:
-        if param in unified_fields(other, task):
-            assert other in str(caught.value), f"{other} takes {param} and is not named"
+        if param in unified_fields(other, task, model):
+            assert other in str(caught.value), f"{other} takes {param} for {model} and is not named"
     assert recorder.requests == []
 
 
-NOT_SERVED = [(p, task) for p in MAPPED for task in all_tasks() if not unified_fields(p, task)]
+NOT_SERVED = [(p, m, task) for p, m in units(has_mapping) for task in all_tasks() if not unified_fields(p, task, m)]
 
 
 @pytest.mark.parametrize(
-    ("provider", "task"), NOT_SERVED or [pytest.param(None, None, marks=pytest.mark.skip)],
-    ids=[f"{p}-{t}" for p, t in NOT_SERVED] or None,
+    ("provider", "model", "task"), NOT_SERVED or [pytest.param(None, None, None, marks=pytest.mark.skip)],
+    ids=[f"{p}-{m}-{t}" for p, m, t in NOT_SERVED] or None,
 )  # fmt: skip
-def test_a_task_the_provider_does_not_serve_is_refused(provider: str, task: str) -> None:
+def test_a_task_the_provider_does_not_serve_is_refused(provider: str, model: str, task: str) -> None:
     with pytest.raises(InvalidRequestError) as caught:
-        to_wire(TASKS[task](**_base(task)), provider)
+        to_wire(TASKS[task](**_base(task), model=model), provider)
     assert caught.value.field == "task" and f"{provider} does not serve {task}" in str(caught.value)
 
 
-@pytest.mark.parametrize(("provider", "task"), MAPPINGS, ids=[f"{p}-{t}" for p, t in MAPPINGS])
-def test_a_parameter_left_unset_is_not_an_error_and_none_is_not_sent(provider: str, task: str) -> None:
-    fields = unified_fields(provider, task)
+@pytest.mark.parametrize(("provider", "model", "task"), MAPPINGS, ids=MAPPING_IDS)
+def test_a_parameter_left_unset_is_not_an_error_and_none_is_not_sent(provider: str, model: str, task: str) -> None:
+    fields = unified_fields(provider, task, model)
     optional = [p.name for p in NEUTRAL[task].params if not p.required and p.default is None and p.name in fields]
-    body = to_wire(TASKS[task](**_base(task), **dict.fromkeys(optional)), provider)[1]
-    assert not {fields[name] for name in optional} & set(body)
+    body = to_wire(TASKS[task](**_base(task), model=model, **dict.fromkeys(optional)), provider)[1]
+    assert not [name for name in optional if _present(body, fields[name])]
 
 
-def test_capabilities_say_which_provider_takes_what() -> None:
+def test_capabilities_say_which_model_each_provider_serves_and_what_it_takes() -> None:
     found = capabilities()
-    assert sorted(found) == sorted(MAPPED)
-    for provider in MAPPED:
-        assert set(found[provider]) == {task for task in all_tasks() if unified_fields(provider, task)}
-        for task, params in found[provider].items():
-            assert set(params) == set(unified_fields(provider, task))
+    served = {m for p, m, _ in MAPPINGS}
+    assert set(found) == served
+    for model in served:
+        assert set(found[model]) == {p for p, m, _ in MAPPINGS if m == model}
+        for provider, by_task in found[model].items():
+            assert set(by_task) == {t for p, m, t in MAPPINGS if (p, m) == (provider, model)}
+            for task, params in by_task.items():
+                assert set(params) == set(unified_fields(provider, task, model))
 
 
 NEUTRAL_LIMITS = [

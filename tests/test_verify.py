@@ -15,8 +15,8 @@ from codegen.pipeline.manifest import load
 from codegen.pipeline.parse import build_api
 from codegen.pipeline.render import render_files
 
-MODELS = "acme_sdk/acme/models.py"
-CLIENT = "acme_sdk/acme/client.py"
+MODELS = "acme_sdk/acme/acme_video/models.py"
+CLIENT = "acme_sdk/acme/acme_video/client.py"
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def _splice(files: dict[str, str | bytes], path: str, after: str, line: str) -> 
 
 
 def _model(api: ir.Api, name: str) -> ir.Model:
-    return next(m for p in api.providers for m in p.models if m.name == name)
+    return next(m for p in api.providers for u in p.units for m in u.models if m.name == name)
 
 
 @pytest.mark.parametrize(
@@ -76,7 +76,7 @@ def test_a_module_that_does_not_compile_names_the_operation(rendered: tuple[ir.A
     broken = _splice(files, CLIENT, "    def get_job(\n        self,\n", "        self,\n")
     with pytest.raises(GenerationError) as caught:
         verify.compile_all(broken, api)
-    op = next(op for op in api.providers[0].operations if op.name == "get_job")
+    op = next(op for op in api.providers[0].units[0].operations if op.name == "get_job")
     assert str(caught.value.location) == op.source and "does not compile" in caught.value.message
 
 

@@ -159,9 +159,10 @@ def _labeller(decl: ProviderDecl, source: SpecSource) -> Labeller:
 
 
 def _roots(decl: ProviderDecl, source: SpecSource) -> tuple[SchemaRoot, ...]:
-    pointers = schema_pointers(decl, source) or ("",)
+    groups = schema_pointers(decl, source) or (("",),)
     roots = []
-    for pointer in pointers:
-        users = tuple(f"{decl.name}.{op.name}" for op in decl.operations if f"{source.id}#{pointer}" in op.body)
-        roots.append(SchemaRoot(pointer, "request", users))
+    for pointers in groups:
+        refs = {f"{source.id}#{pointer}" for pointer in pointers}
+        users = tuple(f"{decl.name}.{op.name}" for op in decl.operations if refs & set(op.body_refs))
+        roots.append(SchemaRoot(pointers[0], "request", users, alternatives=pointers))
     return tuple(roots)

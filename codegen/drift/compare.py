@@ -163,6 +163,7 @@ class SchemaRoot:
     pointer: str
     direction: Direction
     operations: tuple[str, ...] = ()
+    alternatives: tuple[str, ...] = ()  # where else the schema may sit (the first that exists is read)
 
 
 Emit = Callable[[str, str, Direction, str, tuple[str, ...]], None]  # pointer, kind, direction, message, operations
@@ -181,15 +182,17 @@ def compare_json_document(base: Any, candidate: Any, roots: tuple[SchemaRoot, ..
     walker = _Walker(base, candidate, emit, lambda _m, _p: ())
     for root in roots:
         walker.operations = root.operations
-        b_node, c_node = _get(base, root.pointer), _get(candidate, root.pointer)
-        if b_node is _MISSING:
+        pointers = root.alternatives or (root.pointer,)
+        b_at = next((p for p in pointers if _get(base, p) is not _MISSING), None)
+        c_at = next((p for p in pointers if _get(candidate, p) is not _MISSING), None)
+        if b_at is None:
             continue
-        if c_node is _MISSING:
-            walker.emit(root.pointer, "schema-removed", root.direction, "the schema the SDK is generated from is gone")
+        if c_at is None:
+            walker.emit(b_at, "schema-removed", root.direction, "the schema the SDK is generated from is gone")
             continue
-        walker.schema(root.pointer, b_node, root.pointer, c_node, root.direction, frozenset())
+        walker.schema(b_at, _get(base, b_at), c_at, _get(candidate, c_at), root.direction, frozenset())
     walker.operations = ()
-    covered = {_first_token(root.pointer) for root in roots}
+    covered = {_first_token(p) for root in roots for p in (root.alternatives or (root.pointer,))}
     if isinstance(base, dict) and isinstance(candidate, dict):
         for key in sorted(set(base) | set(candidate)):
             if key in covered or _canonical(base.get(key)) == _canonical(candidate.get(key)):

@@ -25,7 +25,9 @@ from codegen.pipeline.lock import read_document, read_entries
 from codegen.pipeline.manifest import FetchSettings, Manifest, ProviderDecl, SpecSource
 from codegen.pipeline.specs import (
     Document,
+    has_pointer,
     is_supported_openapi,
+    is_whole_answer,
     resolve_pointer,
     validate_document,
     validate_json_schema,
@@ -59,6 +61,12 @@ class Fetched:
     upstream_sha256: str
     not_modified: bool = False
     warnings: tuple[str, ...] = ()
+    whole: bool = False  # the body is the provider's whole answer (a catalogue entry), not its extract
+
+    @property
+    def whole_answer(self) -> bool:
+        """Whether the lock records the file as the answer itself (no extract: `fetched`)."""
+        return self.whole or self.source.extract is None
 
     @property
     def sha256(self) -> str:
@@ -137,9 +145,11 @@ def fetch_all(
                 current = hashlib.sha256(vendored.read_bytes()).hexdigest() if vendored.exists() else None
                 # Conditional headers only when the vendored copy is the one the lock describes.
                 conditional = entry if current is not None and entry.get("sha256") == current else {}
+                # A vendored catalogue entry stays the provider's answer byte for byte; else the extract is kept.
+                whole = current is not None and is_whole_answer(source, _json_or_none(vendored.read_bytes()))
                 try:
                     outcome.fetched.append(
-                        _fetch_one(client, decl, source, settings, conditional, env, allow_loopback_http, sleep)
+                        _fetch_one(client, decl, source, settings, conditional, env, allow_loopback_http, sleep, whole)
                     )
                 except FetchError as exc:
                     outcome.failed.append(exc)
@@ -167,9 +177,9 @@ def write_fetched(manifest: Manifest, outcome: Outcome, today: str | None = None
             "url": item.url,
             "sha256": item.sha256,
             "date": date,
-            "origin": "fetched" if item.source.extract is None else f"fetched, extracted {item.source.extract}",
+            "origin": "fetched" if item.whole_answer else f"fetched, extracted {item.source.extract}",
         }
-        if item.source.extract is not None:
+        if not item.whole_answer:
             entry["upstream_sha256"] = item.upstream_sha256
         if item.etag:
             entry["etag"] = item.etag
@@ -208,29 +218,41 @@ def prepare(decl: ProviderDecl, source: SpecSource, raw: bytes, content_type: st
     else:
         if not isinstance(data, dict):
             raise FetchError(source, f"expected a JSON object, got {type(data).__name__}")
-        for pointer in schema_pointers(decl, source):
-            try:
-                schema = resolve_pointer(data, pointer, Location(source.path))
-            except GenerationError:
-                raise FetchError(source, f"the schema the SDK is generated from is missing at {pointer}") from None
+        for alternatives in schema_pointers(decl, source):
+            pointer = next((p for p in alternatives if has_pointer(data, p)), None)
+            if pointer is None:
+                raise FetchError(
+                    source, f"the schema the SDK is generated from is missing at {' and '.join(alternatives)}"
+                )
+            schema = resolve_pointer(data, pointer, Location(source.path))
             if not isinstance(schema, dict):
                 raise FetchError(source, f"{pointer} is not a JSON Schema object")
             validate_json_schema(schema, Location(source.path, pointer), diagnostics)
     return body, [str(item) for item in diagnostics.items if item.level == "warning"]
 
 
-def schema_pointers(decl: ProviderDecl, source: SpecSource) -> tuple[str, ...]:
-    """The pointers of a JSON document the manifest's operations take request bodies from."""
-    found: list[str] = []
+def schema_pointers(decl: ProviderDecl, source: SpecSource) -> tuple[tuple[str, ...], ...]:
+    """The pointers of a JSON document the operations take request bodies from: per body part, its alternatives.
+
+    The first alternative that exists in the document is the one read.
+    """
+    found: list[tuple[str, ...]] = []
     for op in decl.operations:
-        for ref in op.body:
-            spec_id, _, pointer = ref.partition("#")
-            if spec_id == source.id and pointer not in found:
-                found.append(pointer)
+        for part in op.body:
+            pointers = tuple(ref.partition("#")[2] for ref in part if ref.partition("#")[0] == source.id)
+            if pointers and pointers not in found:
+                found.append(pointers)
     return tuple(found)
 
 
 # --------------------------------------------------------------------------------------------- internals
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
 def _fetch_one(
     client: Any,
     decl: ProviderDecl,
@@ -240,6 +262,7 @@ def _fetch_one(
     env: Mapping[str, str],
     allow_loopback_http: bool,
     sleep: Callable[[float], None],
+    whole: bool = False,
 ) -> Fetched:
     import httpx
 
@@ -280,6 +303,8 @@ def _fetch_one(
     if not 200 <= status < 300:
         raise FetchError(source, f"HTTP {status} from {url} after {attempt + 1} attempt(s)")
     body, warnings = prepare(decl, source, raw, response_headers.get("content-type", ""))
+    if whole:
+        body = raw  # validated through its extract, vendored as it came
     return Fetched(
         provider=decl.name,
         source=source,
@@ -289,6 +314,7 @@ def _fetch_one(
         last_modified=response_headers.get("last-modified"),
         upstream_sha256=hashlib.sha256(raw).hexdigest(),
         warnings=tuple(warnings),
+        whole=whole,
     )
 
 

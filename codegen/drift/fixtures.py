@@ -35,6 +35,12 @@ class Fixture:
         """The SDK operation the fixture calls."""
         return str(self.data["call"]["operation"])
 
+    @property
+    def model(self) -> str | None:
+        """The neutral model whose client made the call (None: the provider's default model)."""
+        model = self.data.get("model")
+        return str(model) if model is not None else None
+
 
 def load_fixtures(root: Path) -> list[Fixture]:
     """Every fixture under `root`, sorted by name."""
@@ -49,11 +55,12 @@ def validator(schema: Any) -> Any:
     return jsonschema.Draft202012Validator(schema, registry=Registry())
 
 
-def find_operation(api: ir.Api, provider: str, name: str) -> ir.Operation | None:
-    """One declared operation of a provider, if the API has it."""
+def find_operation(api: ir.Api, provider: str, name: str, model: str | None = None) -> ir.Operation | None:
+    """One declared operation of a provider's client for a model (default: the provider's default model)."""
     for found in api.providers:
         if found.name == provider:
-            return next((op for op in found.operations if op.name == name), None)
+            unit = next((u for u in found.units if u.model == (model or found.default_model)), None)
+            return next((op for op in unit.operations if op.name == name), None) if unit else None
     return None
 
 
@@ -86,7 +93,7 @@ def _undeclared(op: ir.Operation, body: Any) -> list[Any]:
 
 def schema_problems(fixture: Fixture, api: ir.Api) -> list[str]:
     """Where a fixture's bodies break the schemas of `api`: '<fixture>: <request|response> body <pointer>: <why>'."""
-    op = find_operation(api, fixture.provider, fixture.operation)
+    op = find_operation(api, fixture.provider, fixture.operation, fixture.model)
     if op is None:
         return [f"{fixture.name}: operation {fixture.operation!r} is not declared"]
     # Pointers where the provider's docs and its own schema disagree, each with the reason in the fixture.

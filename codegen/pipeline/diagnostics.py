@@ -70,12 +70,19 @@ class Diagnostics:
     items: list[Diagnostic] = field(default_factory=list)
 
     def warn(self, location: Location, message: str, *, rule: str, known: str | None = None) -> None:
-        """Record a warning of kind `rule` (`known`: the manifest's reason, where the manifest itself handles it)."""
-        self.items.append(Diagnostic("warning", location, _bounded(message), rule, known))
+        """Record a warning of kind `rule` once (`known`: the manifest's reason, where it handles the defect itself).
+
+        Once: each model a provider serves reads its shared operations again.
+        """
+        self._add(Diagnostic("warning", location, _bounded(message), rule, known))
 
     def info(self, location: Location, message: str, *, rule: str, known: str | None = None) -> None:
-        """Record an informational note of kind `rule`."""
-        self.items.append(Diagnostic("info", location, _bounded(message), rule, known))
+        """Record an informational note of kind `rule` (once)."""
+        self._add(Diagnostic("info", location, _bounded(message), rule, known))
+
+    def _add(self, item: Diagnostic) -> None:
+        if item not in self.items:
+            self.items.append(item)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ class Field:
     default: Json = None
     constant: bool = False
     source: str = field(default="", compare=False)
+    image_limits: tuple[tuple[str, float], ...] = ()  # (ImageRule attribute, value) the spec states for the field
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class Operation:
     source: str
     spec_path: str = ""
     constants: tuple[tuple[str, Json], ...] = ()
+    model: str | None = None  # the neutral model whose table declares it; None: one of the provider's own
     request_schema: tuple[Json, ...] = field(default=(), compare=False)
     response_schema: Json = field(default=None, compare=False)
 
@@ -156,13 +158,15 @@ class LookupDecl:
     """How to find a job whose submit answer was lost: list the provider's jobs and match the request."""
 
     operation: str
-    query: str  # the list operation's filter parameter, called once per value
+    query: str | None  # the list operation's filter parameter, called once per value (None: one unfiltered call)
     values: tuple[str, ...]
     items: tuple[str, ...]  # where the list of jobs sits in the answer
     id: tuple[str, ...]  # where a listed job's id sits
-    match: tuple[tuple[str, str], ...]  # (request body field, pointer in a listed job) that must be equal
-    submitted_at: tuple[str, ...]  # unix seconds of the submit in a listed job
+    # (request body field or JSON pointer into the body, pointer in a listed job) that must be equal
+    match: tuple[tuple[str, str], ...]
+    submitted_at: tuple[str, ...]  # the submit time in a listed job: unix seconds or an ISO-8601 timestamp
     listing_delay: float = 0.0  # seconds a job may take to appear in the list after its submit was answered
+    params: tuple[tuple[str, str], ...] = ()  # query parameters sent with every listing call (a page size)
 
 
 @dataclass(frozen=True)
@@ -170,7 +174,6 @@ class JobDecl:
     """A provider's job protocol: which operations follow a job, its status vocabulary, where facts sit."""
 
     status_operation: str
-    result_operations: tuple[str, ...]
     cancel_operation: str | None
     states: tuple[tuple[str, str], ...]
     fields: tuple[tuple[str, tuple[str, ...]], ...]
@@ -191,6 +194,14 @@ class FileTransport:
     upload_url: tuple[str, ...] = ()
     file_url: tuple[str, ...] = ()
     url_schemes: tuple[str, ...] = ("https", "http", "data")
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """Where a spec states image limits itself: an extension object on the field and its keys, per rule limit."""
+
+    extension: str
+    keys: tuple[tuple[str, str], ...]  # (ImageRule attribute, key inside the extension object)
 
 
 @dataclass(frozen=True)
@@ -218,11 +229,63 @@ class FakeDecl:
     documents: dict[str, Json]
     errors: dict[str, Json]
     auth_schemes: tuple[str, ...] = ()
+    submit_status: int = 200  # HTTP status of an accepted submit (Replicate: 201 Created)
+    list_unfiltered: str = "all"  # what the job list shows without its filter: "all", or only "active" jobs
+
+
+@dataclass(frozen=True)
+class WireField:
+    """Where one neutral parameter goes on a provider's wire (pointer, wire kind, allowed values), from the spec."""
+
+    param: str
+    pointer: str
+    kind: str  # int | str | float | bool | list | file (a URL string, or a local file the client converts)
+    allowed: tuple[Json, ...] = ()  # the neutral values a wire enum can express (empty: any)
+    minimum: float | None = None
+    maximum: float | None = None
+    max_length: int | None = None
+    max_items: int | None = None
+    source: str = field(default="", compare=False)  # the spec location of the wire field
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """How one (provider, model) serves one neutral task: its submit operation and where each parameter goes."""
+
+    unified: str  # the [unified.<id>] table
+    task: str
+    operation: str
+    request: str
+    fields: tuple[WireField, ...]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Everything generated for one model of one provider (`kling_sdk/<provider>/<module>/`).
+
+    Its client's operations are the provider's own and the model's; its model classes are every one they use.
+    """
+
+    model: str  # the neutral model id
+    module: str
+    title: str  # the neutral model's title
+    model_id: str  # the provider's own name for it
+    models: tuple[Model, ...]
+    operations: tuple[Operation, ...]
+    spec_files: tuple[str, ...]
+    inputs_hash: str
+    adapters: tuple[Adapter, ...] = ()
+    images: tuple[ImageRule, ...] = ()  # the provider's image rules with the limits this model's specs state
+
+    @property
+    def result_operations(self) -> tuple[str, ...]:
+        """The operations that fetch a finished job's result, one per task (none where the status carries it)."""
+        return tuple(op.name for op in self.operations if op.kind == "result")
 
 
 @dataclass(frozen=True)
 class Provider:
-    """Everything generated for one provider."""
+    """Everything generated for one provider: its protocol, and one unit per model it serves."""
 
     name: str
     title: str
@@ -231,15 +294,23 @@ class Provider:
     docs_url: str | None
     auth: Auth
     errors: ErrorShape
-    models: tuple[Model, ...]
-    operations: tuple[Operation, ...]
-    spec_files: tuple[str, ...]
+    units: tuple[Unit, ...]
+    default_model: str
     inputs_hash: str
     jobs: JobDecl | None = None
     files: FileTransport = FileTransport("url")
     images: tuple[ImageRule, ...] = ()
     fake: FakeDecl | None = None
-    unified: tuple[UnifiedMapping, ...] = ()
+
+    @property
+    def default_unit(self) -> Unit:
+        """The unit `kling_sdk.<provider>` re-exports."""
+        return next(u for u in self.units if u.model == self.default_model)
+
+    @property
+    def spec_files(self) -> tuple[str, ...]:
+        """Every vendored document a unit of the provider reads."""
+        return tuple(dict.fromkeys(path for unit in self.units for path in unit.spec_files))
 
 
 @dataclass(frozen=True)
@@ -271,16 +342,15 @@ class UnifiedTask:
 
 @dataclass(frozen=True)
 class UnifiedField:
-    """Where one neutral parameter goes in a provider's request body, and the wire type it takes there."""
+    """Where one neutral parameter goes in a provider's request body: a JSON pointer (`/prompt`, `/input/prompt`)."""
 
     param: str
-    wire: str
-    cast: str | None = None  # "str" | "int": e.g. duration 5 -> "5" on Sunra and fal
+    pointer: str
 
 
 @dataclass(frozen=True)
 class UnifiedMapping:
-    """How a provider serves one neutral task: the submit operation and the field mapping."""
+    """How a (provider, model) serves one neutral task, as declared: the submit operation and the field mapping."""
 
     task: str
     operation: str
@@ -297,10 +367,21 @@ class Distribution:
 
 
 @dataclass(frozen=True)
+class NeutralModel:
+    """A neutral model id (`[models.<id>]`) and its title."""
+
+    id: str
+    title: str
+    module: str
+
+
+@dataclass(frozen=True)
 class Api:
     """All providers of one SDK package."""
 
     package: str
     providers: tuple[Provider, ...]
     unified: tuple[UnifiedTask, ...] = ()
+    models: tuple[NeutralModel, ...] = ()
+    default_model: str = ""
     distribution: Distribution = field(default_factory=lambda: Distribution("kling-sdk", "0.0.0", ""))

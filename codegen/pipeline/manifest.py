@@ -22,9 +22,11 @@ from codegen.pipeline.ir import (
     FailedJobAnswer,
     FakeDecl,
     FileTransport,
+    ImageLimits,
     ImageRule,
     JobDecl,
     LookupDecl,
+    NeutralModel,
     NotReached,
     StreamDecl,
     UnifiedField,
@@ -33,15 +35,23 @@ from codegen.pipeline.ir import (
     UnifiedTask,
 )
 
-OPERATION_KINDS = ("submit", "status", "result", "cancel", "list")
+# `call`: a plain operation the client offers as a method and the job protocol never uses (Oxen's synchronous
+# generate, its full generation record); one that is not a GET is paid for like a submit: never sent twice.
+OPERATION_KINDS = ("submit", "status", "result", "cancel", "list", "call")
+# What a provider does for every model (its job protocol), and what a model it serves declares for itself.
+PROVIDER_KINDS = ("status", "cancel", "list", "call")
+MODEL_KINDS = ("submit", "result", "list", "call")
 HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 SPEC_FORMATS = ("openapi", "json")
 FILE_MODES = ("url", "data_uri", "upload")
 IMAGE_FORMATS = ("png", "jpeg", "webp", "gif")
 URL_SCHEMES = ("https", "http", "data")  # what an image URL may be; the SDK refuses file:, javascript:, ...
 FAKE_VALIDATION = ("submit", "deferred")
+FAKE_LISTINGS = ("all", "active")  # what a job list without its filter shows
+# `list_item`: a listed job where the list shows more or less than a status answer (default: the status document).
+# A `call` operation's answer is the document named like the operation.
 FAKE_DOCUMENTS = (
-    "submit", "status", "result", "cancel", "list", "upload", "event_succeeded", "event_failed",
+    "submit", "status", "result", "cancel", "list", "list_item", "upload", "event_succeeded", "event_failed",
     *(f"status_{state}" for state in JOB_STATES),
 )  # fmt: skip
 FAKE_ERRORS = (
@@ -53,7 +63,6 @@ FETCH_AUTH = ("none", "optional", "required")
 UNIFIED_TYPES: dict[str, type | tuple[type, ...]] = {
     "str": str, "int": int, "float": (int, float), "bool": bool, "list[str]": list, "file": str,
 }  # fmt: skip
-UNIFIED_CASTS = ("str", "int")
 OVERRIDE_CONSTRAINTS = {"max_items": "maxItems", "min_items": "minItems", "max_length": "maxLength"}
 
 
@@ -100,8 +109,28 @@ class OperationDecl:
     task: str | None
     request: str | None
     response: str | None
-    body: tuple[str, ...]
+    # The body's parts, merged in order; each part is "spec#/pointer", or a list of them of which the first that
+    # exists in its document is read (a field one document names differently from another: Oxen's model objects
+    # hold `request_schema` in the hub API and `json_request_schema` on the docs pages).
+    body: tuple[tuple[str, ...], ...]
     constants: tuple[tuple[str, Any], ...]
+    model: str | None = None  # the neutral model whose table declares it; None: a provider-level operation
+    body_properties: tuple[tuple[str, str], ...] = ()  # (body property, "spec#/pointer" of its schema)
+
+    @property
+    def body_refs(self) -> tuple[str, ...]:
+        """Every "spec#/pointer" the body may be read from, alternatives included."""
+        return tuple(ref for part in self.body for ref in part)
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A model one provider serves (`[providers.<name>.models.<id>]`): the provider's id for it and its mapping."""
+
+    model: str  # the neutral model id
+    id: str  # the provider's own name for the model (docs, help texts)
+    unified: tuple[UnifiedMapping, ...]
+    table_hash: str
 
 
 @dataclass(frozen=True)
@@ -133,9 +162,10 @@ class ProviderDecl:
     files: FileTransport
     images: tuple[ImageRule, ...]
     table_hash: str
+    image_limits: ImageLimits | None = None  # image limits the specs state on the fields themselves
     fake: FakeDecl | None = None
     fetch: FetchDecl = FetchDecl()
-    unified: tuple[UnifiedMapping, ...] = ()
+    models: tuple[ServedModel, ...] = ()  # the models it serves, in declaration order
     known_defects: tuple[KnownDefect, ...] = ()
 
     def spec(self, spec_id: str) -> SpecSource:
@@ -144,6 +174,17 @@ class ProviderDecl:
             if spec.id == spec_id:
                 return spec
         raise KeyError(spec_id)
+
+    def served(self, model: str) -> ServedModel:
+        """The provider's table for a neutral model it serves."""
+        for served in self.models:
+            if served.model == model:
+                return served
+        raise KeyError(model)
+
+    def unit_operations(self, model: str) -> tuple[OperationDecl, ...]:
+        """The operations of one (provider, model) client: the provider's own and the model's."""
+        return tuple(op for op in self.operations if op.model in (None, model))
 
 
 @dataclass(frozen=True)
@@ -160,6 +201,20 @@ class Manifest:
     fetch: FetchSettings = FetchSettings()
     unified: tuple[UnifiedTask, ...] = ()
     distribution: Distribution = field(default_factory=lambda: Distribution("kling-sdk", "0.0.0", ""))
+    models: tuple[NeutralModel, ...] = ()
+    default_model: str | None = None
+
+    def model(self, model_id: str) -> NeutralModel:
+        """The neutral model with this id."""
+        for model in self.models:
+            if model.id == model_id:
+                return model
+        raise KeyError(model_id)
+
+    def default_of(self, provider: ProviderDecl) -> str:
+        """A provider's default model: the manifest's default where it serves it, else its first."""
+        served = [m.model for m in provider.models]
+        return self.default_model if self.default_model in served else served[0]
 
     def provider(self, name: str) -> ProviderDecl:
         """The provider with this name."""
@@ -247,8 +302,22 @@ def _strings(values: list[Any], where: Location) -> tuple[str, ...]:
     return tuple(values)
 
 
-def _load_operation(data: Any, where: Location, spec_ids: set[str]) -> OperationDecl:
+def _body_parts(values: list[Any], where: Location) -> tuple[tuple[str, ...], ...]:
+    """`body = ["spec#/a", ["spec#/b", "spec#/c"], ...]`: each part one ref or a non-empty list of alternatives."""
+    parts = []
+    for i, value in enumerate(values):
+        refs = _strings(value, where.child(i)) if isinstance(value, list) else _strings([value], where.child(i))
+        if not refs:
+            raise GenerationError(where.child(i), "expected a ref or a non-empty list of alternative refs")
+        parts.append(refs)
+    return tuple(parts)
+
+
+def _load_operation(data: Any, where: Location, spec_ids: set[str], model: str | None) -> OperationDecl:
     t = _Table(data, where)
+    properties_t = t.table("body_properties", {})
+    body_properties = tuple((name, properties_t.get(name, str)) for name in properties_t.data)
+    properties_t.done()
     op = OperationDecl(
         name=_named(t.get("name", str), names.is_method_name, _METHOD, where.child("name")),
         kind=_choice(t.get("kind", str), OPERATION_KINDS, where.child("kind")),
@@ -259,15 +328,24 @@ def _load_operation(data: Any, where: Location, spec_ids: set[str]) -> Operation
         task=t.get("task", str, None),
         request=_optional_class(t, "request"),
         response=_optional_class(t, "response"),
-        body=_strings(t.get("body", list, []), where.child("body")),
+        body=_body_parts(t.get("body", list, []), where.child("body")),
         constants=tuple(sorted(t.get("constants", dict, {}).items())),
+        model=model,
+        body_properties=body_properties,
     )
     t.done()
+    kinds = PROVIDER_KINDS if model is None else MODEL_KINDS
+    if op.kind not in kinds:
+        home = "the provider's" if op.kind in PROVIDER_KINDS else "a model's ([providers.<name>.models.<id>])"
+        raise GenerationError(where.child("kind"), f"a {op.kind} operation belongs to {home} operations")
     if op.spec not in spec_ids:
         raise GenerationError(where.child("spec"), f"unknown spec id {op.spec!r}")
-    for ref in op.body:
+    for ref in op.body_refs:
         if ref.split("#", 1)[0] not in spec_ids:
             raise GenerationError(where.child("body"), f"{ref!r} names an unknown spec id")
+    for name, ref in op.body_properties:
+        if ref.split("#", 1)[0] not in spec_ids or "#" not in ref:
+            raise GenerationError(where.child("body_properties", name), f"{ref!r} is not `<spec id>#<pointer>`")
     if op.kind == "submit" and not op.request:
         raise GenerationError(where, "a submit operation needs `request` (the request model's class name)")
     return op
@@ -278,7 +356,7 @@ def _optional_class(t: _Table, key: str) -> str | None:
     return None if value is None else _named(value, names.is_class_name, _CLASS, t.where.child(key))
 
 
-def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
+def _load_provider(name: str, data: Any, where: Location, models: dict[str, NeutralModel]) -> ProviderDecl:
     _named(name, names.is_module_name, _MODULE, where)
     t = _Table(data, where)
     auth_t = t.table("auth")
@@ -312,12 +390,14 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
         s.done()
     specs_t.done()
     spec_ids = {s.id for s in specs}
-    operations = tuple(
-        _load_operation(op, where.child("operations", i), spec_ids) for i, op in enumerate(t.get("operations", list))
+    own = tuple(
+        _load_operation(op, where.child("operations", i), spec_ids, None)
+        for i, op in enumerate(t.get("operations", list, []))
     )
-    op_names = [op.name for op in operations]
+    op_names = [op.name for op in own]
     if len(set(op_names)) != len(op_names):
         raise GenerationError(where.child("operations"), "operation names must be unique")
+    served, model_ops = _load_served_models(t.table("models"), spec_ids, own, models)
     overrides_t = t.table("overrides", {})
     overrides = []
     for target in overrides_t.data:
@@ -336,10 +416,10 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
         o.done()
     overrides_t.done()
     jobs = _load_jobs(t.table("jobs"), op_names) if "jobs" in t.data else None
-    files, images = _load_inputs(t.table("inputs", {}))
-    fake = _load_fake(t.table("fake"), jobs) if "fake" in t.data else None
+    files, images, image_limits = _load_inputs(t.table("inputs", {}))
+    calls = tuple(op.name for op in (*own, *model_ops) if op.kind == "call")
+    fake = _load_fake(t.table("fake"), jobs, calls) if "fake" in t.data else None
     fetch = _load_fetch(t.table("fetch", {}))
-    unified = _load_unified_mappings(t.table("unified", {}))
     known_defects = tuple(
         _load_known_defect(item, where.child("known_defects", i), specs)
         for i, item in enumerate(t.get("known_defects", list, []))
@@ -358,21 +438,20 @@ def _load_provider(name: str, data: Any, where: Location) -> ProviderDecl:
         auth=auth,
         errors=errors,
         specs=tuple(specs),
-        operations=operations,
+        operations=own + model_ops,
         rename=tuple(sorted(rename.items())),
         overrides=tuple(overrides),
         jobs=jobs,
         files=files,
         images=images,
+        image_limits=image_limits,
         fake=fake,
         fetch=fetch,
-        unified=unified,
+        models=served,
         known_defects=known_defects,
-        # The fake's templates, the fetch settings, the neutral mapping and the acknowledged spec defects do not
-        # shape this provider's client.
-        table_hash=hashlib.sha256(
-            json.dumps(_without(data, "fake", "fetch", "unified", "known_defects"), sort_keys=True).encode()
-        ).hexdigest(),
+        # The fake's templates, the fetch settings and the acknowledged spec defects do not shape this provider's
+        # clients; each model's table shapes only its own (its hash is the model's).
+        table_hash=_hash(_without(data, "fake", "fetch", "models", "known_defects")),
     )
     t.done()
     return provider
@@ -446,6 +525,59 @@ def _load_fetch(t: _Table) -> FetchDecl:
     return decl
 
 
+def _load_served_models(
+    t: _Table, spec_ids: set[str], own: tuple[OperationDecl, ...], models: dict[str, NeutralModel]
+) -> tuple[tuple[ServedModel, ...], tuple[OperationDecl, ...]]:
+    """`[providers.<name>.models.<id>]`: each model the provider serves, with its operations and neutral mapping."""
+    if not t.data:
+        raise GenerationError(t.where, "a provider serves at least one model")
+    served = []
+    operations: list[OperationDecl] = []
+    for model in t.data:
+        where = t.where.child(model)
+        if model not in models:
+            raise GenerationError(
+                where, f"unknown model {model!r} (declared in [models]: {', '.join(models) or 'none'})"
+            )
+        m = t.table(model)
+        ops = tuple(
+            _load_operation(op, where.child("operations", i), spec_ids, model)
+            for i, op in enumerate(m.get("operations", list))
+        )
+        names_here = [op.name for op in own + ops]
+        if len(set(names_here)) != len(names_here):
+            raise GenerationError(
+                where.child("operations"), "operation names must be unique among the provider's and the model's"
+            )
+        submits = [op.task for op in ops if op.kind == "submit"]
+        if None in submits or len(set(submits)) != len(submits):
+            raise GenerationError(
+                where.child("operations"), "each submit operation of a model needs its own `task` (one per task)"
+            )
+        results = [op.task for op in ops if op.kind == "result"]
+        if len(results) > 1 and (None in results or len(set(results)) != len(results)):
+            raise GenerationError(where.child("operations"), "several result operations need distinct `task`s")
+        if not any(op.kind == "submit" for op in ops):
+            raise GenerationError(where.child("operations"), "a model needs at least one submit operation")
+        served.append(
+            ServedModel(
+                model=model,
+                id=m.get("id", str),
+                unified=_load_unified_mappings(m.table("unified", {})),
+                table_hash=_hash(_without(m.data, "unified")),
+            )
+        )
+        m.done()
+        operations.extend(ops)
+    t.used.update(t.data)
+    t.done()
+    return tuple(served), tuple(operations)
+
+
+def _hash(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
 def _load_unified_mappings(t: _Table) -> tuple[UnifiedMapping, ...]:
     mappings = []
     for task_id in t.data:
@@ -453,16 +585,13 @@ def _load_unified_mappings(t: _Table) -> tuple[UnifiedMapping, ...]:
         fields_t = m.table("fields")
         fields = []
         for param in fields_t.data:
-            value = fields_t.get(param, (str, dict))
-            if isinstance(value, str):
-                fields.append(UnifiedField(param, value))
-                continue
-            f = fields_t.table(param)
-            cast = f.get("as", str, None)
-            if cast is not None:
-                _choice(cast, UNIFIED_CASTS, f.where.child("as"))
-            fields.append(UnifiedField(param, f.get("wire", str), cast))
-            f.done()
+            pointer = fields_t.get(param, str)
+            if not pointer.startswith("/") or pointer == "/":
+                raise GenerationError(
+                    fields_t.where.child(param),
+                    f'{pointer!r} is not a JSON pointer into the request body (e.g. "/prompt", "/input/prompt")',
+                )
+            fields.append(UnifiedField(param, pointer))
         fields_t.done()
         mappings.append(UnifiedMapping(task=task_id, operation=m.get("operation", str), fields=tuple(fields)))
         m.done()
@@ -585,24 +714,25 @@ def _load_jobs(t: _Table, names: list[str]) -> JobDecl:
         match_t = lt.table("match")
         lookup = LookupDecl(
             operation=_operation_refs(lt, "operation", names, str),
-            query=lt.get("query", str),
-            values=_strings(lt.get("values", list), lt.where.child("values")),
+            query=lt.get("query", str, None),
+            values=_strings(lt.get("values", list, []), lt.where.child("values")),
             items=_pointers(lt, "items"),
             id=_pointers(lt, "id"),
             match=tuple((name, match_t.get(name, str)) for name in match_t.data),
             submitted_at=_pointers(lt, "submitted_at"),
             listing_delay=float(lt.get("listing_delay", (int, float), 0.0)),
+            params=_string_table(lt, "params"),
         )
         match_t.done()
         lt.done()
         if not lookup.match:
             raise GenerationError(match_t.where, "a lookup must match at least one request field")
+        if (lookup.query is None) != (not lookup.values):
+            raise GenerationError(lt.where, "`query` and `values` go together: the filter and each value to list")
         if lookup.listing_delay < 0:
             raise GenerationError(lt.where.child("listing_delay"), "must not be negative")
-    results = _operation_refs(t, "result_operations", names, list, [])
     decl = JobDecl(
         status_operation=_operation_refs(t, "status_operation", names, str),
-        result_operations=_strings(results, t.where.child("result_operations")),
         cancel_operation=_operation_refs(t, "cancel_operation", names, str, None),
         states=states,
         fields=fields,
@@ -626,7 +756,11 @@ def _string_table(t: _Table, key: str) -> tuple[tuple[str, str], ...]:
     return tuple(table.items())
 
 
-def _load_inputs(t: _Table) -> tuple[FileTransport, tuple[ImageRule, ...]]:
+# The limits an image rule has; a spec's own extension object may state any of them (`inputs.image_limits`).
+IMAGE_LIMIT_KEYS = ("max_bytes", "min_width", "min_height", "min_aspect", "max_aspect")
+
+
+def _load_inputs(t: _Table) -> tuple[FileTransport, tuple[ImageRule, ...], ImageLimits | None]:
     mode = _choice(t.get("files", str, "url"), FILE_MODES, t.where.child("files"))
     schemes_where = t.where.child("url_schemes")
     schemes = _strings(t.get("url_schemes", list, list(URL_SCHEMES)), schemes_where)
@@ -672,11 +806,28 @@ def _load_inputs(t: _Table) -> tuple[FileTransport, tuple[ImageRule, ...]]:
         )
         r.done()
     images_t.done()
+    image_limits = _load_image_limits(t.table("image_limits")) if "image_limits" in t.data else None
+    if image_limits is not None and not images:
+        raise GenerationError(t.where.child("image_limits"), "no image field is declared (inputs.images)")
     t.done()
-    return files, tuple(images)
+    return files, tuple(images), image_limits
 
 
-def _load_fake(t: _Table, jobs: JobDecl | None) -> FakeDecl:
+def _load_image_limits(t: _Table) -> ImageLimits:
+    """`image_limits = { extension = "x-...", <limit> = "<key in it>", ... }`: limits read from the specs."""
+    extension = t.get("extension", str)
+    if not extension.startswith("x-"):
+        raise GenerationError(
+            t.where.child("extension"), f"expected a specification extension (x-...), got {extension!r}"
+        )
+    keys = tuple((limit, t.get(limit, str)) for limit in IMAGE_LIMIT_KEYS if limit in t.data)
+    if not keys:
+        raise GenerationError(t.where, f"name at least one limit: {', '.join(IMAGE_LIMIT_KEYS)}")
+    t.done()
+    return ImageLimits(extension, keys)
+
+
+def _load_fake(t: _Table, jobs: JobDecl | None, calls: tuple[str, ...] = ()) -> FakeDecl:
     if jobs is None:
         raise GenerationError(t.where, "a fake provider needs the [jobs] table: it follows the same protocol")
     statuses_t = t.table("statuses", {})
@@ -686,7 +837,7 @@ def _load_fake(t: _Table, jobs: JobDecl | None) -> FakeDecl:
     statuses_t.done()
     documents = t.table("documents")
     for key in documents.data:
-        _choice(key, FAKE_DOCUMENTS, documents.where)
+        _choice(key, (*FAKE_DOCUMENTS, *calls), documents.where)
     for key in ("submit", "status"):
         documents.get(key, dict)
     errors_t = t.table("errors")
@@ -706,6 +857,8 @@ def _load_fake(t: _Table, jobs: JobDecl | None) -> FakeDecl:
         id=t.get("id", str),
         validation=_choice(t.get("validation", str, "submit"), FAKE_VALIDATION, t.where.child("validation")),
         pending_status=t.get("pending_status", int, 200),
+        submit_status=t.get("submit_status", int, 200),
+        list_unfiltered=_choice(t.get("list_unfiltered", str, "all"), FAKE_LISTINGS, t.where.child("list_unfiltered")),
         statuses=statuses,
         failure=t.get("failure", dict),
         documents=dict(documents.data),
@@ -752,15 +905,19 @@ def load(path: Path) -> Manifest:
         ),
     )
     gen.done()
+    models, default_model = _load_models(top.table("models", {}))
     providers_t = top.table("providers")
     providers = tuple(
-        _load_provider(name, providers_t.data[name], providers_t.where.child(name)) for name in providers_t.data
+        _load_provider(name, providers_t.data[name], providers_t.where.child(name), models) for name in providers_t.data
     )
     providers_t.used.update(providers_t.data)
     providers_t.done()
     fetch = _load_fetch_settings(top.table("fetch", {}))
     unified = _load_unified_tasks(top.table("unified", {}))
     top.done()
+    for model in models:
+        if not any(model in (m.model for m in p.models) for p in providers):
+            raise GenerationError(where.child("models", model), f"no provider serves {model!r}")
     return Manifest(
         path=path,
         root=root,
@@ -772,7 +929,33 @@ def load(path: Path) -> Manifest:
         fetch=fetch,
         unified=unified,
         distribution=distribution,
+        models=tuple(models.values()),
+        default_model=default_model,
     )
+
+
+def _load_models(t: _Table) -> tuple[dict[str, NeutralModel], str | None]:
+    """`[models]`: the neutral model ids, each with its title; the first marked `default = true` is the default."""
+    models: dict[str, NeutralModel] = {}
+    default = None
+    for model_id in t.data:
+        m = t.table(model_id)
+        module = names.model_module(model_id)
+        if not names.is_module_name(module):
+            raise GenerationError(m.where, f"{model_id!r} gives the module name {module!r}, which is not usable")
+        clash = next((other.id for other in models.values() if other.module == module), None)
+        if clash is not None:
+            raise GenerationError(m.where, f"{model_id!r} and {clash!r} both give the module name {module!r}")
+        models[model_id] = NeutralModel(id=model_id, title=_named(m.get("title", str), _is_summary,
+                                                              "one line of printable text", m.where.child("title")),
+                                     module=module)  # fmt: skip
+        if m.get("default", bool, False) and default is None:
+            default = model_id
+        m.done()
+    t.done()
+    if models and default is None:
+        raise GenerationError(t.where, "mark one model `default = true`: requests that name none use it")
+    return models, default
 
 
 def _is_distribution_name(text: str) -> bool:

@@ -153,8 +153,15 @@ def is_module_name(text: str) -> bool:
     return bool(_MODULE.fullmatch(text)) and not keyword.iskeyword(text) and text not in PACKAGE_MODULES
 
 
+def model_module(model_id: str) -> str:
+    """The module of a neutral model id ('kling-v2.6-pro' -> 'kling_v2_6_pro'; the manifest checks the result)."""
+    # every run of characters that are not lower-case letters or digits becomes one `_`
+    return re.sub(r"[^a-z0-9]+", "_", model_id).strip("_")
+
+
 def is_unified_param(text: str) -> bool:
-    """True for a name a neutral task model can use as a field (not `task`, its class variable in unified.py.jinja)."""
+    """True for a name a neutral task model can use as a field."""
+    # not `task` (its class variable in unified.py.jinja) nor `model` (the field that names the neutral model)
     from pydantic import BaseModel
 
     return (
@@ -162,7 +169,7 @@ def is_unified_param(text: str) -> bool:
         and not text.startswith("_")
         and text not in dir(BaseModel)
         and not text.startswith(protected_namespaces())
-        and text not in ANNOTATION_NAMES | {"task"}
+        and text not in ANNOTATION_NAMES | {"task", "model"}
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections import defaultdict
 from collections.abc import Mapping
@@ -18,10 +19,11 @@ from codegen.pipeline.diagnostics import (
     join_pointer,
     reading,
 )
-from codegen.pipeline.manifest import Manifest, OperationDecl, ProviderDecl
+from codegen.pipeline.manifest import Manifest, OperationDecl, ProviderDecl, ServedModel
 from codegen.pipeline.specs import (
     MAX_SCHEMA_DEPTH,
     Document,
+    has_pointer,
     load_document,
     schema_ref_target,
     validate_document,
@@ -61,13 +63,15 @@ def build_api(
         providers=providers,
         unified=manifest.unified,
         distribution=manifest.distribution,
+        models=manifest.models,
+        default_model=manifest.default_model or "",
     )
 
 
 def build_provider(
     manifest: Manifest, decl: ProviderDecl, diagnostics: Diagnostics, overlay: Mapping[str, bytes] | None = None
 ) -> ir.Provider:
-    """Parse one provider's specs into its models and operations."""
+    """Parse one provider's specs into one unit (models and operations) per model it serves."""
     with reading(Location("providers.toml", join_pointer("/providers", decl.name))):
         return _build_provider(manifest, decl, diagnostics, overlay or {})
 
@@ -78,22 +82,19 @@ def _build_provider(
     docs = {source.id: load_document(source, manifest.root, overlay.get(source.path)) for source in decl.specs}
     for doc in docs.values():
         validate_document(doc, diagnostics)
-    builder = _ProviderBuilder(decl, docs, diagnostics)
-    operations = tuple(builder.operation(op) for op in decl.operations)
-    builder.report_shared_operations()
-    builder.check_overrides_used()
-    reserved = names.field_reserved(manifest.templates / "runtime" / "models.py", builder.models)
-    models = {name: _name_fields(model, reserved, diagnostics) for name, model in builder.models.items()}
-    module_names = {*models, "PROVIDER", f"{decl.class_name}Client", f"Async{decl.class_name}Client"}
-    operations = tuple(_name_params(op, names.METHOD_NAMES | module_names, diagnostics) for op in operations)
-    builder.models = models
-    if decl.jobs is not None:
-        _check_jobs(decl.name, decl.jobs, operations, builder.models, diagnostics)
-    _check_images(decl, builder.models)
-    unified = _unified_mappings(manifest, decl, operations, builder.models, diagnostics)
+    units = []
+    used_overrides: set[str] = set()
+    for served in decl.models:
+        with reading(Location("providers.toml", join_pointer("/providers", decl.name, "models", served.model))):
+            unit, builder = _build_unit(manifest, decl, served, docs, diagnostics)
+        used_overrides |= builder.used_overrides
+        units.append(unit)
+    _ProviderBuilder(decl, docs, diagnostics).report_shared_operations()
+    _check_overrides_used(decl, used_overrides)
+    _check_images(decl, units)
     digest = hashlib.sha256(decl.table_hash.encode())
-    for source in decl.specs:
-        digest.update(f"{source.path}\0{docs[source.id].sha256}\0".encode())
+    for unit in units:
+        digest.update(f"{unit.model}\0{unit.inputs_hash}\0".encode())
     return ir.Provider(
         name=decl.name,
         title=decl.title,
@@ -102,16 +103,86 @@ def _build_provider(
         docs_url=decl.docs_url,
         auth=decl.auth,
         errors=decl.errors,
-        models=tuple(models.values()),
-        operations=operations,
-        spec_files=tuple(source.path for source in decl.specs),
+        units=tuple(units),
+        default_model=manifest.default_of(decl),
         inputs_hash=digest.hexdigest(),
         jobs=decl.jobs,
         files=decl.files,
         images=decl.images,
         fake=decl.fake,
-        unified=unified,
     )
+
+
+def _build_unit(
+    manifest: Manifest, decl: ProviderDecl, served: ServedModel, docs: dict[str, Document], diagnostics: Diagnostics
+) -> tuple[ir.Unit, _ProviderBuilder]:
+    """One (provider, model): its client's operations (the provider's own and the model's) and their models."""
+    builder = _ProviderBuilder(decl, docs, diagnostics)
+    declared = decl.unit_operations(served.model)
+    operations = tuple(builder.operation(op) for op in declared)
+    reserved = names.field_reserved(manifest.templates / "runtime" / "models.py", builder.models)
+    models = {name: _name_fields(model, reserved, diagnostics) for name, model in builder.models.items()}
+    module_names = {*models, "PROVIDER", "MODEL", f"{decl.class_name}Client", f"Async{decl.class_name}Client"}
+    operations = tuple(_name_params(op, names.METHOD_NAMES | module_names, diagnostics) for op in operations)
+    if decl.jobs is not None:
+        _check_jobs(decl.name, decl.jobs, operations, models, diagnostics)
+    adapters = _adapters(manifest, decl, served, operations, models)
+    used_specs = list(dict.fromkeys(ref.split("#", 1)[0] for op in declared for ref in _spec_refs(op)))
+    digest = hashlib.sha256(f"{decl.table_hash}\0{served.table_hash}\0".encode())
+    for spec_id in used_specs:
+        digest.update(f"{docs[spec_id].source.path}\0{docs[spec_id].sha256}\0".encode())
+    model = manifest.model(served.model)
+    unit = ir.Unit(
+        model=served.model,
+        module=model.module,
+        title=model.title,
+        model_id=served.id,
+        models=tuple(models.values()),
+        operations=operations,
+        spec_files=tuple(docs[spec_id].source.path for spec_id in used_specs),
+        inputs_hash=digest.hexdigest(),
+        adapters=adapters,
+        images=tuple(_unit_image_rule(rule, models) for rule in decl.images if _request_fields(models, rule.field)),
+    )
+    return unit, builder
+
+
+def _unit_image_rule(rule: ir.ImageRule, models: Mapping[str, ir.Model]) -> ir.ImageRule:
+    """A provider's image rule with the limits this model's request fields state in the spec filled in.
+
+    A limit the manifest gives wins; where two request models state one, the stricter applies.
+    """
+    stated: dict[str, list[float]] = {}
+    for f in _request_fields(models, rule.field):
+        for limit, value in f.image_limits:
+            stated.setdefault(limit, []).append(value)
+    filled: dict[str, Any] = {}
+    for limit, values in stated.items():
+        if getattr(rule, limit) is None:
+            strict = max(values) if limit.startswith("min_") else min(values)
+            filled[limit] = int(strict) if limit in ("max_bytes", "min_width", "min_height") else strict
+    return replace(rule, **filled)
+
+
+def _request_fields(models: Mapping[str, ir.Model], field: str) -> list[ir.Field]:
+    """The request models' fields an image rule names: by wire name (top level) or by JSON pointer."""
+    found = []
+    for name, model in models.items():
+        if model.role != "request":
+            continue
+        if not field.startswith("/"):
+            found += [f for f in model.fields if f.wire_name == field]
+            continue
+        try:
+            found.append(wire_field_at(models, name, field, Location("providers.toml")))
+        except GenerationError:
+            continue
+    return found
+
+
+def _spec_refs(op: OperationDecl) -> list[str]:
+    """Every spec an operation reads: its own, its body parts and its body properties' schemas."""
+    return [op.spec, *op.body_refs, *(ref for _, ref in op.body_properties)]
 
 
 def _name_fields(model: ir.Model, reserved: names.Reserved, diagnostics: Diagnostics) -> ir.Model:
@@ -167,7 +238,7 @@ def _check_jobs(
     """The job protocol must name operations of the right kind, and its states should cover the spec's enum."""
     where = Location("providers.toml", f"/providers/{provider}/jobs")
     by_name = {op.name: op for op in operations}
-    expected = [(jobs.status_operation, "status")] + [(n, "result") for n in jobs.result_operations]
+    expected = [(jobs.status_operation, "status")] + [(op.name, "result") for op in operations if op.kind == "result"]
     if jobs.cancel_operation:
         expected.append((jobs.cancel_operation, "cancel"))
     for name, kind in expected:
@@ -177,9 +248,6 @@ def _check_jobs(
         id_params = [p for p in op.params if p.required]
         if len(id_params) != 1:
             raise GenerationError(where, f"operation {name!r} must take exactly one required parameter (the job id)")
-    tasks = [by_name[n].task for n in jobs.result_operations]
-    if len(tasks) > 1 and (None in tasks or len(set(tasks)) != len(tasks)):
-        raise GenerationError(where.child("result_operations"), "several result operations need distinct `task`s")
     status_model = models.get(by_name[jobs.status_operation].response or "")
     token = dict(jobs.fields)["status"][0].strip("/")
     field = next((f for f in status_model.fields if f.wire_name == token), None) if status_model else None
@@ -196,60 +264,171 @@ def _check_jobs(
         )
 
 
-def _unified_mappings(
+def _adapters(
     manifest: Manifest,
     decl: ProviderDecl,
+    served: ServedModel,
     operations: tuple[ir.Operation, ...],
     models: dict[str, ir.Model],
-    diagnostics: Diagnostics,
-) -> tuple[ir.UnifiedMapping, ...]:
-    """The provider's neutral mappings, checked; a field its spec no longer has is dropped with a warning."""
+) -> tuple[ir.Adapter, ...]:
+    """The (provider, model)'s neutral mappings, each field's wire kind and allowed values derived from its spec."""
     tasks = {t.id: t for t in manifest.unified}
-    kept = []
-    for mapping in decl.unified:
-        where = Location("providers.toml", join_pointer(f"/providers/{decl.name}/unified", mapping.task))
+    adapters = []
+    for mapping in served.unified:
+        where = Location(
+            "providers.toml", join_pointer("/providers", decl.name, "models", served.model, "unified", mapping.task)
+        )
         task = tasks.get(mapping.task)
         if task is None:
             raise GenerationError(where, f"unknown task {mapping.task!r} (declared: {', '.join(tasks) or 'none'})")
         op = next((o for o in operations if o.name == mapping.operation), None)
         if op is None or op.kind != "submit" or op.task != task.task or op.request is None:
-            raise GenerationError(where, f"{mapping.operation!r} is not a {task.task} submit operation of {decl.name}")
-        wire_fields = {f.wire_name for f in models[op.request].fields}
-        params = {p.name for p in task.params}
+            raise GenerationError(
+                where.child("operation"),
+                f"{mapping.operation!r} is not a {task.task} submit operation of {decl.name} for {served.model}",
+            )
+        params = {p.name: p for p in task.params}
         fields = []
         for item in mapping.fields:
+            at = where.child("fields", item.param)
             if item.param not in params:
-                raise GenerationError(where.child("fields", item.param), f"{task.class_name} has no {item.param!r}")
-            if item.wire in wire_fields:
-                fields.append(item)
-            else:
-                # The provider's spec dropped the field: the SDK still generates, the parameter becomes unsupported.
-                diagnostics.warn(
-                    where.child("fields", item.param),
-                    f"{op.request} has no field {item.wire!r}: {item.param} is not supported on {decl.name}",
-                    rule="unified-field-missing",
-                )
-        mapped = {f.param for f in fields}
-        missing = [p.name for p in task.params if p.required and p.name not in mapped]
+                raise GenerationError(at, f"{task.class_name} has no parameter {item.param!r}")
+            wire = wire_field_at(models, op.request, item.pointer, at)
+            fields.append(wire_field(params[item.param], item.pointer, wire, at))
+        missing = [p.name for p in task.params if p.required and p.name not in {f.param for f in fields}]
         if missing:
-            diagnostics.warn(
-                where,
-                f"required parameter(s) {', '.join(missing)} not mapped: {task.class_name} not served by {decl.name}",
-                rule="unified-task-unserved",
-            )
-            continue
-        kept.append(replace(mapping, fields=tuple(fields)))
-    return tuple(kept)
-
-
-def _check_images(decl: ProviderDecl, models: dict[str, ir.Model]) -> None:
-    """Every image rule must name a field of some request model."""
-    request_fields = {f.wire_name for m in models.values() if m.role == "request" for f in m.fields}
-    for rule in decl.images:
-        if rule.field not in request_fields:
             raise GenerationError(
-                Location("providers.toml", f"/providers/{decl.name}/inputs/images/{escape_pointer_token(rule.field)}"),
-                f"no request model has a field {rule.field!r}",
+                where.child("fields"), f"required parameter(s) {', '.join(missing)} of {task.class_name} not mapped"
+            )
+        adapters.append(ir.Adapter(mapping.task, task.task, op.name, op.request, tuple(fields)))
+    return tuple(adapters)
+
+
+def wire_field_at(models: Mapping[str, ir.Model], request: str, pointer: str, where: Location) -> ir.Field:
+    """The field a JSON pointer names in a request model, followed through nested models."""
+    tokens = [_unescape(t) for t in pointer[1:].split("/")]
+    model = models[request]
+    for i, token in enumerate(tokens):
+        found = next((f for f in model.fields if f.wire_name == token), None)
+        if found is None:
+            walked = "/" + "/".join(escape_pointer_token(t) for t in tokens[:i]) if i else "the body"
+            raise GenerationError(
+                where, f"{model.name} ({walked}) has no field {token!r}: {pointer} is not on the wire"
+            )
+        if i == len(tokens) - 1:
+            return found
+        below = found.type.name
+        if found.type.kind != "model" or below is None or below not in models:
+            raise GenerationError(where, f"{model.name}.{token} is not an object: {pointer} cannot go below it")
+        model = models[below]
+    raise AssertionError("unreachable")
+
+
+# neutral type -> the wire kinds (spec type, or the type of an enum's values) it can be sent as, and as what
+_CONVERSIONS: dict[str, dict[str, str]] = {
+    "int": {"int": "int", "str": "str", "float": "float"},  # 5 -> 5, "5" (an enum of numeric strings), 5.0
+    "float": {"float": "float", "int": "float"},
+    "bool": {"bool": "bool"},
+    "str": {"str": "str"},
+    "list[str]": {"list": "list"},
+    "file": {"str": "file"},
+}
+
+
+def wire_kind(neutral: str, wire: ir.TypeRef) -> str | None:
+    """How a neutral value of type `neutral` is sent to a wire field of type `wire` (None: it cannot be).
+
+    Pure; tested by table. An enum counts as the type of its values; a list must hold strings.
+    """
+    kind = _scalar_kind(wire) if wire.kind == "literal" else wire.kind
+    if kind == "list" and (wire.item is None or _scalar_kind(wire.item) != "str"):
+        return None
+    if neutral == "float" and kind == "int" and wire.kind == "int":
+        return None  # 0.5 cannot go where an integer is expected
+    return _CONVERSIONS.get(neutral, {}).get(kind or "")
+
+
+def neutral_values(neutral: str, wire: ir.TypeRef) -> tuple[Any, ...] | None:
+    """The neutral values a wire enum expresses ("5" -> 5 for a neutral int); None: a value is not expressible."""
+    found: list[Any] = []
+    for value in wire.values:
+        if neutral == "int" and isinstance(value, str):
+            if not re.fullmatch(r"-?[1-9]\d*|0", value):
+                return None
+            found.append(int(value))
+        elif neutral == "float" and isinstance(value, int | float) and not isinstance(value, bool):
+            found.append(value)
+        elif neutral == "int" and isinstance(value, float):
+            if not value.is_integer():
+                return None
+            found.append(int(value))
+        else:
+            found.append(value)
+    return tuple(found)
+
+
+def wire_field(param: ir.UnifiedParam, pointer: str, wire: ir.Field, where: Location) -> ir.WireField:
+    """A neutral parameter's place on the wire: kind, allowed values and bounds from the wire field's spec."""
+    spec = f"the wire field: {wire.source}" if wire.source else f"the wire field {pointer}"
+    kind = wire_kind(param.type, wire.type)
+    if kind is None:
+        raise GenerationError(where, f"a neutral {param.type} cannot be sent as {_describe(wire.type)} ({spec})")
+    allowed: tuple[Any, ...] = ()
+    if wire.type.kind == "literal":
+        values = neutral_values(param.type, wire.type)
+        if values is None:
+            raise GenerationError(where, f"{_describe(wire.type)} holds a value no neutral {param.type} is ({spec})")
+        allowed = values
+        lost = [v for v in param.enum if v not in allowed]
+        if lost:
+            raise GenerationError(
+                where, f"neutral value(s) {', '.join(repr(v) for v in lost)} of {param.name} cannot be expressed: "
+                f"the wire takes {_describe(wire.type)} ({spec})",
+            )  # fmt: skip
+        if param.enum:
+            allowed = tuple(v for v in param.enum if v in allowed)
+    bounds = {c.keyword: c.value for c in wire.constraints}
+    minimum, maximum = bounds.get("minimum"), bounds.get("maximum")
+    if kind == "int" and isinstance(bounds.get("exclusiveMinimum"), int | float):
+        minimum = math.floor(float(bounds["exclusiveMinimum"])) + 1
+    if kind == "int" and isinstance(bounds.get("exclusiveMaximum"), int | float):
+        maximum = math.ceil(float(bounds["exclusiveMaximum"])) - 1
+    return ir.WireField(
+        param=param.name,
+        pointer=pointer,
+        kind=kind,
+        allowed=allowed,
+        minimum=float(minimum) if isinstance(minimum, int | float) and kind in ("int", "float") else None,
+        maximum=float(maximum) if isinstance(maximum, int | float) and kind in ("int", "float") else None,
+        max_length=_count(bounds.get("maxLength")) if kind in ("str", "file") else None,
+        max_items=_count(bounds.get("maxItems")) if kind == "list" else None,
+        source=wire.source,
+    )
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _check_images(decl: ProviderDecl, units: list[ir.Unit]) -> None:
+    """Every image rule must name a field of some request model: by name (top level) or by JSON pointer."""
+    for rule in decl.images:
+        where = Location("providers.toml", f"/providers/{decl.name}/inputs/images/{escape_pointer_token(rule.field)}")
+        if not any(_has_request_field(unit, rule.field) for unit in units):
+            raise GenerationError(where, f"no request model has a field {rule.field!r}")
+
+
+def _has_request_field(unit: ir.Unit, field: str) -> bool:
+    return bool(_request_fields({m.name: m for m in unit.models}, field))
+
+
+def _check_overrides_used(decl: ProviderDecl, used: set[str]) -> None:
+    """An override that matches no field of any model's client is a stale manifest entry."""
+    for override in decl.overrides:
+        if override.target not in used:
+            raise GenerationError(
+                Location("providers.toml", f"/providers/{decl.name}/overrides/{escape_pointer_token(override.target)}"),
+                f"override {override.target!r} matches no generated field",
             )
 
 
@@ -263,7 +442,7 @@ class _Node:
 
     @property
     def location(self) -> Location:
-        return Location(self.doc.source.path, self.pointer)
+        return self.doc.at(self.pointer)
 
     def child(self, *tokens: str | int) -> _Node:
         node = self.schema
@@ -299,18 +478,19 @@ class _ProviderBuilder:
         self.building: dict[str, str] = {}  # model name -> schema location, while its fields are parsed
         self.resolving: list[str] = []  # $ref targets followed outside a model, to catch a cycle among them
         self.depth = 0
+        self.any_locations: set[str] = set()  # where an override made the wire type any JSON value
 
     # ------------------------------------------------------------------ operations
     def operation(self, op: OperationDecl) -> ir.Operation:
         doc = self.docs[op.spec]
-        with reading(Location(doc.source.path, join_pointer("/paths", op.path))):
+        with reading(doc.at(join_pointer("/paths", op.path))):
             return self._operation(op, doc)
 
     def _operation(self, op: OperationDecl, doc: Document) -> ir.Operation:
         paths = doc.data.get("paths") if isinstance(doc.data, dict) else None
         path_pointer = join_pointer("/paths", op.path)
         if not isinstance(paths, dict) or op.path not in paths:
-            raise GenerationError(Location(doc.source.path, path_pointer), f"no path {op.path!r} in this document")
+            raise GenerationError(doc.at(path_pointer), f"no path {op.path!r} in this document")
         path_node = _Node(doc, path_pointer, paths[op.path])
         _expect_object(path_node)
         method = op.method.lower()
@@ -327,7 +507,7 @@ class _ProviderBuilder:
                 op_node.location,
                 f"path parameters {sorted(declared)} do not match the placeholders of {wire_path!r}",
             )
-        request, request_nodes = self._request_model(op, op_node)
+        request, request_schema = self._request_model(op, op_node)
         response, response_node = self._response_model(op, op_node)
         summary = op_node.schema.get("summary") or op_node.schema.get("description")
         return ir.Operation(
@@ -343,8 +523,13 @@ class _ProviderBuilder:
             source=str(op_node.location),
             spec_path=op.path,
             constants=op.constants,
-            request_schema=tuple(inline_schema(n.doc, n.pointer) for n in request_nodes),
-            response_schema=inline_schema(response_node.doc, response_node.pointer) if response_node else None,
+            model=op.model,
+            request_schema=request_schema,
+            response_schema=(
+                inline_schema(response_node.doc, response_node.pointer, frozenset(self.any_locations))
+                if response_node
+                else None
+            ),
         )
 
     def _params(self, path_node: _Node, op_node: _Node) -> tuple[ir.Param, ...]:
@@ -380,9 +565,10 @@ class _ProviderBuilder:
             raise GenerationError(op_node.location, "a path and a query parameter share one name: not supported")
         return tuple(found.values())
 
-    def _request_model(self, op: OperationDecl, op_node: _Node) -> tuple[str | None, list[_Node]]:
+    def _request_model(self, op: OperationDecl, op_node: _Node) -> tuple[str | None, tuple[Any, ...]]:
+        """The request model's name and the wire schema of each body part (what the fake validates against)."""
         if op.body:
-            sources = [self._body_source(ref) for ref in op.body]
+            sources = [self._body_source(part) for part in op.body]
         else:
             body = op_node.schema.get("requestBody")
             if body is None:
@@ -391,7 +577,7 @@ class _ProviderBuilder:
                         op_node.location,
                         f"manifest names request model {op.request!r} but the operation has no requestBody",
                     )
-                return None, []
+                return None, ()
             body_node = self._deref(op_node.child("requestBody"))
             content = _expect(body_node, "content", dict, {})
             if "application/json" not in content:
@@ -405,10 +591,27 @@ class _ProviderBuilder:
             raise GenerationError(
                 op_node.location, "the operation has a request body: name its model with `request` in providers.toml"
             )
-        return self._object_model(op.request, "request", sources, constants=op.constants).name, sources
+        # A body property whose schema another document declares (Replicate: `input` is the model's own Input).
+        replaced = {name: self._body_source((ref,)) for name, ref in op.body_properties}
+        model = self._object_model(op.request, "request", sources, constants=op.constants, replaced=replaced)
+        schemas = []
+        for node in sources:
+            schema = inline_schema(node.doc, node.pointer)
+            properties = schema.get("properties") if isinstance(schema, dict) else None
+            for name, source in replaced.items():
+                if isinstance(properties, dict) and name in properties:
+                    properties[name] = inline_schema(source.doc, source.pointer)
+            schemas.append(schema)
+        return model.name, tuple(schemas)
 
-    def _body_source(self, ref: str) -> _Node:
-        spec_id, _, pointer = ref.partition("#")
+    def _body_source(self, part: tuple[str, ...]) -> _Node:
+        """The schema of one body part: the first of its alternative refs that exists in its document."""
+        for ref in part[:-1]:
+            spec_id, _, pointer = ref.partition("#")
+            if has_pointer(self.docs[spec_id].data, pointer):
+                break
+        else:
+            spec_id, _, pointer = part[-1].partition("#")  # the last one: missing, its error names it
         doc = self.docs[spec_id]
         node = _Node(doc, pointer, doc.resolve(pointer))
         if doc.source.format == "json" and (doc.source.path, pointer) not in self.validated_schemas:
@@ -450,7 +653,7 @@ class _ProviderBuilder:
             for path, item in (paths if isinstance(paths, dict) else {}).items():
                 for method in _HTTP_METHODS:
                     if isinstance(item, dict) and isinstance(item.get(method), dict):
-                        where = Location(doc.source.path, join_pointer("/paths", path, method))
+                        where = doc.at(join_pointer("/paths", path, method))
                         by_route[(method.upper(), path)].append(where)
                         if isinstance(item[method].get("operationId"), str):
                             by_id[item[method]["operationId"]].append(where)
@@ -471,14 +674,6 @@ class _ProviderBuilder:
                     rule="route-shared",
                 )
 
-    def check_overrides_used(self) -> None:
-        """An override that matches no field is a stale manifest entry."""
-        for target in sorted(set(self.overrides) - self.used_overrides):
-            raise GenerationError(
-                Location("providers.toml", f"/providers/{self.decl.name}/overrides/{escape_pointer_token(target)}"),
-                f"override {target!r} matches no generated field",
-            )
-
     # ------------------------------------------------------------------ models
     def _deref(self, node: _Node) -> _Node:
         seen = set()
@@ -494,7 +689,12 @@ class _ProviderBuilder:
         return self.renames.get(name, name)
 
     def _object_model(
-        self, name: str, role: ir.Role, sources: list[_Node], constants: tuple[tuple[str, Any], ...] = ()
+        self,
+        name: str,
+        role: ir.Role,
+        sources: list[_Node],
+        constants: tuple[tuple[str, Any], ...] = (),
+        replaced: Mapping[str, _Node] | None = None,
     ) -> ir.Model:
         name = self._renamed(name)
         source = str(sources[0].location)
@@ -518,6 +718,13 @@ class _ProviderBuilder:
                     if not all(isinstance(r, str) for r in wanted):
                         raise GenerationError(part.location.child("required"), "expected an array of property names")
                     required.update(wanted)
+            for prop, node in (replaced or {}).items():
+                if prop not in properties:
+                    raise GenerationError(
+                        sources[0].location,
+                        f"`body_properties` names {prop!r}, which this body schema does not declare",
+                    )
+                properties[prop] = node
             fields = [self._field(name, role, wire, node, wire in required) for wire, node in properties.items()]
             fields = self._apply_constants(name, role, fields, constants, sources[0])
         finally:
@@ -608,6 +815,7 @@ class _ProviderBuilder:
                 rule="override-type",
                 known=override.reason,
             )
+            self.any_locations.add(str(node.location))
             shape = _Shape(ir.TypeRef("any"), nullable=True, description=_clean_text(node.schema.get("description")))
         else:
             shape = self._shape(node, model + names.pascal_case(wire), role)
@@ -635,7 +843,27 @@ class _ProviderBuilder:
             has_default=has_default,
             default=default,
             source=str(node.location),
+            image_limits=self._image_limits(node) if role == "request" else (),
         )
+
+    def _image_limits(self, node: _Node) -> tuple[tuple[str, float], ...]:
+        """The image limits a field's own extension object states (`inputs.image_limits` names it and its keys)."""
+        declared = self.decl.image_limits
+        stated = node.schema.get(declared.extension) if declared is not None else None
+        if declared is None or stated is None:
+            return ()
+        where = node.location.child(declared.extension)
+        if not isinstance(stated, dict):
+            raise GenerationError(where, f"expected an object of image limits, got {type(stated).__name__}")
+        limits = []
+        for limit, key in declared.keys:
+            value = stated.get(key)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise GenerationError(where.child(key), f"expected a positive number for {limit}, got {value!r}")
+            limits.append((limit, float(value)))
+        return tuple(limits)
 
     def _reject_unsupported(self, node: _Node) -> None:
         for key in _UNSUPPORTED_KEYS:
@@ -731,7 +959,7 @@ class _ProviderBuilder:
                     title
                     if isinstance(title, str)
                     and names.is_class_name(title)
-                    and title not in self.models
+                    and (title not in self.models or self.models[title].source == str(node.location))
                     and title not in self.building
                     else context
                 )

@@ -21,14 +21,19 @@ def provider_protocol(provider: ir.Provider, package: str) -> dict[str, Any]:
     """The data the fake needs to speak one provider's protocol."""
     assert provider.fake is not None and provider.jobs is not None
     fake, jobs = provider.fake, provider.jobs
-    ops = {op.name: op for op in provider.operations}
+    default = provider.default_unit
+    ops = {op.name: op for op in default.operations}
     base_path = urlsplit(provider.base_url).path.rstrip("/")
     status_op = ops[jobs.status_operation]
     urls = {"status_url": _url_template(base_path, status_op)}
-    if jobs.result_operations:
-        urls["result_url"] = _url_template(base_path, ops[jobs.result_operations[0]])
+    if default.result_operations:
+        urls["result_url"] = _url_template(base_path, ops[default.result_operations[0]])
     if jobs.cancel_operation:
         urls["cancel_url"] = _url_template(base_path, ops[jobs.cancel_operation])
+    # The provider's own operations once (model None), then each model's.
+    routes = [_route(op, None) for op in default.operations if op.model is None]
+    routes += [_route(op, unit.model) for unit in provider.units for op in unit.operations if op.model is not None]
+    prompt = next((f.pointer for a in default.adapters for f in a.fields if f.param == "prompt"), "/prompt")
     stream = None
     if jobs.stream:
         stream = {"kind": jobs.stream.kind, "path": jobs.stream.path, "event": jobs.stream.event}
@@ -39,9 +44,14 @@ def provider_protocol(provider: ir.Provider, package: str) -> dict[str, Any]:
             "sync": f"{provider.class_name}Client",
             "async": f"Async{provider.class_name}Client",
         },
+        "default_model": provider.default_model,
+        "models": {
+            unit.model: {"module": f"{package}.{provider.name}.{unit.module}", "id": unit.model_id, "title": unit.title}
+            for unit in provider.units
+        },
         "base_path": base_path,
         "auth": {"header": provider.auth.header, "schemes": list(fake.auth_schemes or (provider.auth.scheme,))},
-        "routes": [_route(op) for op in provider.operations],
+        "routes": routes,
         "statuses": _raw_statuses(jobs, fake),
         "urls": urls,
         "stream": stream,
@@ -49,6 +59,10 @@ def provider_protocol(provider: ir.Provider, package: str) -> dict[str, Any]:
         "id": fake.id,
         "validation": fake.validation,
         "pending_status": fake.pending_status,
+        "submit_status": fake.submit_status,
+        "list_unfiltered": fake.list_unfiltered,
+        "list_query": jobs.lookup.query if jobs.lookup else None,
+        "prompt": prompt,  # where a submitted body carries its prompt (the neutral mapping's pointer)
         "failure": fake.failure,
         "documents": fake.documents,
         "errors": fake.errors,
@@ -59,7 +73,7 @@ def provider_protocol(provider: ir.Provider, package: str) -> dict[str, Any]:
     }
 
 
-def _route(op: ir.Operation) -> dict[str, Any]:
+def _route(op: ir.Operation, model: str | None) -> dict[str, Any]:
     ident = next((p for p in op.params if p.location == "path"), None) or next(
         (p for p in op.params if p.location == "query" and p.required), None
     )
@@ -68,6 +82,7 @@ def _route(op: ir.Operation) -> dict[str, Any]:
         "operation": op.name,
         "kind": op.kind,
         "task": op.task,
+        "model": model,
         "method": op.method,
         "paths": paths,
         "id": {"name": ident.wire_name, "in": ident.location} if ident and op.kind != "submit" else None,
@@ -104,7 +119,7 @@ def _raw_statuses(jobs: ir.JobDecl, fake: ir.FakeDecl) -> dict[str, str]:
 
 def _url_template(base_path: str, op: ir.Operation) -> str:
     """A job URL template with `{id}` where the operation takes the job id."""
-    ident = _route(op)["id"]
+    ident = _route(op, None)["id"]
     if ident is None:
         return base_path + op.path
     if ident["in"] == "path":

@@ -59,27 +59,16 @@ def render_files(api: ir.Api, templates: Path, shared: bool = True, formatted: b
             files[f"{pkg}/unified.py"] = render_unified(api, env, templates_hash, public_names(templates))
     public = public_names(templates)
     for provider in api.providers:
-        inputs = ", ".join(provider.spec_files)
-        header = _header(
-            f"providers.toml [{provider.name}], {inputs} and templates/", _digest(provider.inputs_hash, templates_hash)
-        )
+        for unit in provider.units:
+            files.update(render_unit(provider, unit, env, templates, pkg, templates_hash, public))
         base = f"{pkg}/{provider.name}"
-        with reading(Location(f"{base}/models.py")):
-            files[f"{base}/models.py"] = header + render_models(provider, templates / "models", pkg)
-        model_imports = sorted({m for op in provider.operations for m in (op.request, op.response) if m})
-        files[f"{base}/client.py"] = header + env.get_template("client.py.jinja").render(
-            provider=provider, package=pkg, model_imports=model_imports, ops={op.name: op for op in provider.operations}
+        header = _header(
+            f"providers.toml [{provider.name}] and templates/", _digest(provider.inputs_hash, templates_hash)
         )
-        exports = sorted(
-            [
-                "PROVIDER",
-                f"{provider.class_name}Client",
-                f"Async{provider.class_name}Client",
-                *(m.name for m in provider.models),
-            ]
-        )
+        unit = provider.default_unit
+        exports = sorted(["MODELS", *_unit_exports(provider, unit)])
         # The public errors and types are re-exported where users look, unless a name of the provider's own takes it.
-        reexports = {module: [n for n in found if n not in exports] for module, found in public.items()}
+        reexports = _reexports(public, exports)
         files[f"{base}/__init__.py"] = header + env.get_template("provider_init.py.jinja").render(
             provider=provider, package=pkg, exports=exports, reexports=reexports
         )
@@ -97,6 +86,49 @@ def public_names(templates: Path) -> dict[str, list[str]]:
             ):
                 found[source.stem] = [str(name) for name in ast.literal_eval(node.value)]
     return found
+
+
+def render_unit(
+    provider: ir.Provider,
+    unit: ir.Unit,
+    env: Any,
+    templates: Path,
+    package: str,
+    templates_hash: str,
+    public: dict[str, list[str]],
+) -> dict[str, str | bytes]:
+    """One (provider, model)'s subpackage: its models, its clients and the `__init__` that exports them."""
+    inputs = ", ".join(unit.spec_files)
+    header = _header(
+        f"providers.toml [{provider.name}] ({unit.model}), {inputs} and templates/",
+        _digest(unit.inputs_hash, templates_hash),
+    )
+    base = f"{package}/{provider.name}/{unit.module}"
+    files: dict[str, str | bytes] = {}
+    with reading(Location(f"{base}/models.py")):
+        files[f"{base}/models.py"] = header + render_models(provider, unit, templates / "models", package)
+    model_imports = sorted({m for op in unit.operations for m in (op.request, op.response) if m})
+    files[f"{base}/client.py"] = header + env.get_template("client.py.jinja").render(
+        provider=provider,
+        unit=unit,
+        package=package,
+        model_imports=model_imports,
+        ops={op.name: op for op in unit.operations},
+    )
+    exports = sorted(_unit_exports(provider, unit))
+    files[f"{base}/__init__.py"] = header + env.get_template("model_init.py.jinja").render(
+        provider=provider, unit=unit, package=package, exports=exports, reexports=_reexports(public, exports)
+    )
+    return files
+
+
+def _unit_exports(provider: ir.Provider, unit: ir.Unit) -> list[str]:
+    return ["MODEL", "PROVIDER", f"{provider.class_name}Client", f"Async{provider.class_name}Client",
+            *(m.name for m in unit.models)]  # fmt: skip
+
+
+def _reexports(public: dict[str, list[str]], exports: list[str]) -> dict[str, list[str]]:
+    return {module: [n for n in found if n not in exports] for module, found in public.items()}
 
 
 def render_testing(api: ir.Api, source_dir: Path, templates_hash: str) -> dict[str, str | bytes]:
@@ -139,21 +171,30 @@ def header_inputs(text: str) -> str | None:
 
 def task_parameters(api: ir.Api) -> dict[str, tuple[str, ...]]:
     """Per neutral task, the parameters at least one provider maps (what the CLI offers), in declaration order."""
-    mapped = {(m.task, f.param) for p in api.providers for m in p.unified for f in m.fields}
-    return {t.task: tuple(q.name for q in t.params if (t.id, q.name) in mapped) for t in api.unified}
+    mapped = {(a.task, f.param) for p in api.providers for u in p.units for a in u.adapters for f in a.fields}
+    return {t.task: tuple(q.name for q in t.params if (t.task, q.name) in mapped) for t in api.unified}
 
 
 def render_unified(api: ir.Api, env: Any, templates_hash: str, public: dict[str, list[str]]) -> str:
-    """The neutral task models and every provider's adapter (`kling_sdk/unified.py`)."""
-    mappings = {p.name: [p.class_name, *(dataclasses.asdict(m) for m in p.unified)] for p in api.providers}
+    """The neutral task models and every (provider, model)'s adapter (`kling_sdk/unified.py`)."""
+    mappings = {
+        p.name: [p.class_name, *([u.model, u.module, *(dataclasses.asdict(a) for a in u.adapters)] for u in p.units)]
+        for p in api.providers
+    }
     tasks = [dataclasses.asdict(t) for t in api.unified]
-    digest = _digest(templates_hash, json.dumps([tasks, mappings], sort_keys=True, default=str))
-    header = _header("providers.toml [unified] and [providers.*.unified], templates/unified.py.jinja", digest)
+    models = [dataclasses.astuple(m) for m in api.models]
+    digest = _digest(templates_hash, json.dumps([tasks, mappings, models, api.default_model], sort_keys=True,
+                                                default=str))  # fmt: skip
+    header = _header(
+        "providers.toml [models], [unified] and [providers.*.models.*.unified], the specs, templates/unified.py.jinja",
+        digest,
+    )
     text: str = env.get_template("unified.py.jinja").render(
         package=api.package,
         tasks=api.unified,
         providers=api.providers,
-        task_of={t.id: t for t in api.unified},
+        models=api.models,
+        default_model=api.default_model,
         annotation=_unified_annotation,
         public=public,
     )
@@ -287,8 +328,8 @@ def _op_summary(op: ir.Operation) -> pycode.Code:
 # ---------------------------------------------------------------------- models
 
 
-def render_models(provider: ir.Provider, template_dir: Path, package: str) -> str:
-    """Render a provider's models module with datamodel-code-generator, in-process."""
+def render_models(provider: ir.Provider, unit: ir.Unit, template_dir: Path, package: str) -> str:
+    """Render one (provider, model)'s models module with datamodel-code-generator, in-process."""
     import datamodel_code_generator as dcg
     from datamodel_code_generator.enums import DataModelType
 
@@ -296,16 +337,16 @@ def render_models(provider: ir.Provider, template_dir: Path, package: str) -> st
         "openapi": "3.0.3",
         "info": {"title": provider.name, "version": "0"},
         "paths": {},
-        "components": {"schemas": {m.name: _model_schema(m) for m in provider.models}},
+        "components": {"schemas": {m.name: _model_schema(m) for m in unit.models}},
     }
-    aliases = {f"{m.name}.{f.wire_name}": f.name for m in provider.models for f in m.fields if f.name != f.wire_name}
+    aliases = {f"{m.name}.{f.wire_name}": f.name for m in unit.models for f in m.fields if f.name != f.wire_name}
     extra: defaultdict[str, dict[str, Any]] = defaultdict(dict)
-    for m in provider.models:
+    for m in unit.models:
         extra[m.name] = {
             "kling_doc": pycode.doc(m.description, 4),
             **(_class_vars(m, provider.name) if m.role == "request" else {}),
         }
-    docstring = f'"""Request and response models of {pycode.doc(provider.title)} for Kling 2.6 Pro."""'
+    docstring = f'"""Request and response models of {pycode.doc(provider.title)} for {pycode.doc(unit.title)}."""'
     try:
         out = dcg.generate(
             json.dumps(document),
@@ -314,7 +355,7 @@ def render_models(provider: ir.Provider, template_dir: Path, package: str) -> st
             target_python_version=dcg.PythonVersion.PY_311,
             base_class=f"{package}._runtime.models.ResponseModel",
             base_class_map={
-                m.name: f"{package}._runtime.models.RequestModel" for m in provider.models if m.role == "request"
+                m.name: f"{package}._runtime.models.RequestModel" for m in unit.models if m.role == "request"
             },
             custom_template_dir=template_dir,
             extra_template_data=extra,

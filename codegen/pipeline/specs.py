@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -121,20 +122,47 @@ def _walk(data: Any) -> Iterator[tuple[str, Any, int]]:
 
 @dataclass(frozen=True)
 class Document:
-    """A parsed vendored document and where it came from."""
+    """A parsed vendored document and where it came from.
+
+    `data` is the document itself; `base` is where it sits in the vendored file: "" for a file that is the
+    document, the spec's `extract` pointer for a file that is the provider's whole answer (a catalogue entry
+    vendored byte for byte). Pointers into `data` are document pointers; `at()` gives their place in the file.
+    """
 
     source: SpecSource
     data: Any
     sha256: str
+    base: str = ""
 
     @property
     def location(self) -> Location:
         """The document root."""
-        return Location(self.source.path)
+        return Location(self.source.path, self.base)
+
+    def at(self, pointer: str) -> Location:
+        """Where a document pointer sits in the vendored file."""
+        return Location(self.source.path, self.base + pointer)
 
     def resolve(self, pointer: str) -> Any:
         """The node at `pointer`; a dangling pointer is an error naming file and pointer."""
-        return resolve_pointer(self.data, pointer, self.location)
+        try:
+            return resolve_pointer(self.data, pointer, Location(self.source.path))
+        except GenerationError as exc:
+            raise GenerationError(self.at(pointer), exc.message) from None
+
+
+def is_whole_answer(source: SpecSource, data: Any) -> bool:
+    """Whether a vendored file is the provider's whole answer (a catalogue entry), the document at `extract` in it."""
+    return source.extract is not None and not (isinstance(data, dict) and "openapi" in data)
+
+
+def has_pointer(data: Any, pointer: str) -> bool:
+    """Whether an RFC 6901 pointer leads somewhere in `data`."""
+    try:
+        resolve_pointer(data, pointer, Location(""))
+    except GenerationError:
+        return False
+    return True
 
 
 def resolve_pointer(data: Any, pointer: str, where: Location) -> Any:
@@ -165,12 +193,17 @@ def load_document(source: SpecSource, root: Path, raw: bytes | None = None) -> D
         raise GenerationError(Location(source.path), f"larger than the {MAX_DOCUMENT_BYTES}-byte limit")
     with reading(Location(source.path)):
         data = parse_json(raw, Location(source.path))
+    base = ""
+    if is_whole_answer(source, data):
+        # The provider's whole answer, vendored as it came: the document is the part `extract` names.
+        base = source.extract or ""
+        data = resolve_pointer(data, base, Location(source.path))
     if source.format == "openapi" and not is_supported_openapi(data):
         version = data.get("openapi") if isinstance(data, dict) else None
         raise GenerationError(
-            Location(source.path, "/openapi"), f"unsupported OpenAPI version {version!r} (3.0.x and 3.1.x are)"
+            Location(source.path, base + "/openapi"), f"unsupported OpenAPI version {version!r} (3.0.x and 3.1.x are)"
         )
-    return Document(source=source, data=data, sha256=hashlib.sha256(raw).hexdigest())
+    return Document(source=source, data=data, sha256=hashlib.sha256(raw).hexdigest(), base=base)
 
 
 def is_supported_openapi(data: Any) -> bool:
@@ -193,7 +226,7 @@ def _validate_openapi(doc: Document, diagnostics: Diagnostics) -> None:
     base = OpenAPIV31SpecValidator if str(doc.data["openapi"]).startswith("3.1") else OpenAPIV30SpecValidator
     local, refused = local_only(doc.data)
     for pointer, message in refused:
-        diagnostics.warn(Location(doc.source.path, pointer), message, rule="reference-leaves-document")
+        diagnostics.warn(doc.at(pointer), message, rule="reference-leaves-document")
     validator_cls = type("LocalOnly" + base.__name__, (base,), {"resolver_handlers": _RefuseEveryScheme()})
     try:
         errors = list(validator_cls(local).iter_errors())
@@ -204,12 +237,20 @@ def _validate_openapi(doc: Document, diagnostics: Diagnostics) -> None:
         return
     for error in errors:
         detail = _most_specific(error)
-        pointer = "".join("/" + escape_pointer_token(t) for t in detail.absolute_path)
+        pointer = "".join("/" + escape_pointer_token(t) for t in detail.absolute_path) or _operation_named(detail)
         diagnostics.warn(
-            Location(doc.source.path, pointer),
-            f"not valid OpenAPI {doc.data['openapi']}: {detail.message}",
-            rule="openapi-invalid",
+            doc.at(pointer), f"not valid OpenAPI {doc.data['openapi']}: {detail.message}", rule="openapi-invalid"
         )
+
+
+# The validator's path-parameter errors carry no JSON path, only the operation in their text.
+_OPERATION_IN_MESSAGE = re.compile(r"for '(get|put|post|delete|options|head|patch|trace)' operation in '(/[^']*)'")
+
+
+def _operation_named(detail: Any) -> str:
+    """The pointer of the operation a validator message names (`.../paths/~1a~1{id}/get`), else the root."""
+    found = _OPERATION_IN_MESSAGE.search(str(getattr(detail, "message", "")))
+    return "" if found is None else "/paths/" + escape_pointer_token(found[2]) + "/" + found[1]
 
 
 class ExternalReferenceRefused(Exception):
@@ -301,6 +342,6 @@ def schema_ref_target(doc: Document, ref: str, where: Location) -> tuple[str, An
         raise GenerationError(where, f"unsupported $ref {ref!r}: only local references ('#/...') are supported")
     pointer = ref[1:]
     try:
-        return pointer, resolve_pointer(doc.data, pointer, doc.location)
+        return pointer, resolve_pointer(doc.data, pointer, Location(doc.source.path))
     except GenerationError:
         raise GenerationError(where, f"dangling $ref {ref!r}: nothing at that pointer in {doc.source.path}") from None

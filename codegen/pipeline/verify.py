@@ -77,8 +77,8 @@ for module in [package, *providers, package + ".unified"]:
         _fail(module, exc)
     except BaseException as exc:
         _fail(module, exc)
-    if module in providers:
-        models = sys.modules[module + ".models"]
+    models = sys.modules.get(module + ".models")
+    if module in providers and models is not None:
         for name, value in vars(models).items():
             if isinstance(value, type) and value.__module__ == models.__name__ and hasattr(value, "model_rebuild"):
                 try:
@@ -116,37 +116,44 @@ def check_names(files: Mapping[str, str | bytes], api: ir.Api, runtime_client: s
     """
     reserved = _client_attributes(runtime_client)
     for provider in api.providers:
-        base = f"{api.package}/{provider.name}"
-        models_text = _text(files, f"{base}/models.py")
-        tree = ast.parse(models_text)
-        classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
-        for model in provider.models:
-            node = classes.get(model.name)
-            if node is None:
+        for unit in provider.units:
+            _check_unit_names(files, api, provider, unit, reserved)
+        path = f"{api.package}/{provider.name}/__init__.py"
+        _check_unique_bindings(ast.parse(_text(files, path)), path, provider, provider.default_unit)
+
+
+def _check_unit_names(
+    files: Mapping[str, str | bytes], api: ir.Api, provider: ir.Provider, unit: ir.Unit, reserved: frozenset[str]
+) -> None:
+    base = f"{api.package}/{provider.name}/{unit.module}"
+    tree = ast.parse(_text(files, f"{base}/models.py"))
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    for model in unit.models:
+        node = classes.get(model.name)
+        if node is None:
+            raise GenerationError(
+                _location(model.source),
+                f"class {model.name} is not in the generated models: its name collides with another name there;"
+                f" add a `rename` for it under [providers.{provider.name}] in providers.toml",
+            )
+        generated = {t.target.id for t in node.body if isinstance(t, ast.AnnAssign) and isinstance(t.target, ast.Name)}
+        for f in model.fields:
+            if f.name not in generated:
                 raise GenerationError(
-                    _location(model.source),
-                    f"class {model.name} is not in the generated models: its name collides with another name there;"
-                    f" add a `rename` for it under [providers.{provider.name}] in providers.toml",
+                    _location(f.source), f"field {f.name!r} of {model.name} was not generated under that name"
                 )
-            generated = {
-                t.target.id for t in node.body if isinstance(t, ast.AnnAssign) and isinstance(t.target, ast.Name)
-            }
-            for f in model.fields:
-                if f.name not in generated:
-                    raise GenerationError(
-                        _location(f.source), f"field {f.name!r} of {model.name} was not generated under that name"
-                    )
-        for module in ("models.py", "client.py", "__init__.py"):
-            path = f"{base}/{module}"
-            _check_unique_bindings(ast.parse(_text(files, path)), path, provider)
-        for op in provider.operations:
-            for method in _methods(op, provider):
-                if method in reserved:
-                    raise GenerationError(
-                        Location("providers.toml", f"/providers/{provider.name}/operations"),
-                        f"operation {op.name!r} would generate a method `{method}` that replaces the client's own"
-                        f" `{method}`; rename the operation",
-                    )
+    for module in ("models.py", "client.py", "__init__.py"):
+        path = f"{base}/{module}"
+        _check_unique_bindings(ast.parse(_text(files, path)), path, provider, unit)
+    for op in unit.operations:
+        for method in _methods(op, provider):
+            if method in reserved:
+                where = "/operations" if op.model is None else f"/models/{op.model}/operations"
+                raise GenerationError(
+                    Location("providers.toml", f"/providers/{provider.name}{where}"),
+                    f"operation {op.name!r} would generate a method `{method}` that replaces the client's own"
+                    f" `{method}`; rename the operation",
+                )
 
 
 def import_check(files: Mapping[str, str | bytes], api: ir.Api) -> None:
@@ -170,7 +177,8 @@ def importing(files: Mapping[str, str | bytes], api: ir.Api) -> Iterator[None]:
                 target.write_bytes(content)
             else:
                 target.write_text(content, encoding="utf-8")
-        modules = [f"{api.package}.{p.name}" for p in api.providers]
+        modules = [m for p in api.providers for m in (f"{api.package}.{p.name}",
+                   *(f"{api.package}.{p.name}.{u.module}" for u in p.units))]  # fmt: skip
         command = [sys.executable, "-I", "-X", "utf8", "-c", _PRELUDE, str(root), api.package, *modules]
         with subprocess.Popen(
             command, cwd=root, env=_minimal_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -277,12 +285,12 @@ def _bindings(body: list[ast.stmt]) -> Iterator[tuple[str, ast.stmt]]:
                     yield target.id, node
 
 
-def _check_unique_bindings(tree: ast.Module, path: str, provider: ir.Provider) -> None:
+def _check_unique_bindings(tree: ast.Module, path: str, provider: ir.Provider, unit: ir.Unit) -> None:
     """A module-level name, or a class member, bound twice means one definition silently replaces another."""
     scopes: list[tuple[str, list[ast.stmt]]] = [("", tree.body)]
     scopes += [(node.name + ".", node.body) for node in tree.body if isinstance(node, ast.ClassDef)]
-    models = {m.name: m for m in provider.models}
-    ops = {op.name: op for op in provider.operations}
+    models = {m.name: m for m in unit.models}
+    ops = {op.name: op for op in unit.operations}
     for prefix, body in scopes:
         seen: dict[str, ast.stmt] = {}
         for name, node in _bindings(body):
@@ -338,12 +346,13 @@ def _scopes(text: str) -> list[_Scope]:
 
 def _attribute(api: ir.Api, path: str, text: str, line: int, model_name: str | None = None) -> Location | None:
     """The spec location a line of a generated file comes from: its field, model or operation; else None."""
-    provider = next((p for p in api.providers if path.startswith(f"{api.package}/{p.name}/")), None)
-    if provider is None:
+    found = _unit_of(api, path)
+    if found is None:
         return Location("providers.toml", "/unified") if path == f"{api.package}/unified.py" else Location(path)
-    models = {m.name: m for m in provider.models}
-    ops = {op.name: op for op in provider.operations}
-    runs = {method: op for op in provider.operations for method in _methods(op, provider)}
+    provider, unit = found
+    models = {m.name: m for m in unit.models}
+    ops = {op.name: op for op in unit.operations}
+    runs = {method: op for op in unit.operations for method in _methods(op, provider)}
     for scope in _scopes(text):
         if not scope.start <= line <= scope.end:
             continue
@@ -361,13 +370,25 @@ def _attribute(api: ir.Api, path: str, text: str, line: int, model_name: str | N
             return _location(model.source)
     if model_name:
         return _model_location(api, model_name, path)
-    return Location(provider.spec_files[0]) if provider.spec_files else Location(path)
+    return Location(unit.spec_files[0]) if unit.spec_files else Location(path)
+
+
+def _unit_of(api: ir.Api, path: str) -> tuple[ir.Provider, ir.Unit] | None:
+    """The (provider, model) a generated file belongs to (a provider's own `__init__`: its default model)."""
+    for provider in api.providers:
+        for unit in provider.units:
+            if path.startswith(f"{api.package}/{provider.name}/{unit.module}/"):
+                return provider, unit
+        if path.startswith(f"{api.package}/{provider.name}/"):
+            return provider, provider.default_unit
+    return None
 
 
 def _model_location(api: ir.Api, model_name: str, path: str | None) -> Location | None:
     for provider in api.providers:
-        if path is None or path.startswith(f"{api.package}/{provider.name}/"):
-            model = next((m for m in provider.models if m.name == model_name), None)
-            if model is not None:
-                return _location(model.source)
+        for unit in provider.units:
+            if path is None or path.startswith(f"{api.package}/{provider.name}/{unit.module}/"):
+                model = next((m for m in unit.models if m.name == model_name), None)
+                if model is not None:
+                    return _location(model.source)
     return None

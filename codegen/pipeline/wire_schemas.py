@@ -20,13 +20,26 @@ _DROPPED = (
 MAX_INLINED_NODES = 100_000  # a document whose $refs fan out (each used twice, ten levels down) would explode
 
 
-def inline_schema(doc: Document, pointer: str) -> Any:
-    """The schema at `pointer` in `doc`, with every local `$ref` replaced by its target."""
+def inline_schema(doc: Document, pointer: str, any_at: frozenset[str] = frozenset()) -> Any:
+    """The schema at `pointer` in `doc`, with every local `$ref` replaced by its target.
+
+    `any_at`: locations (`file#pointer`) the manifest retyped as any JSON value; they become `{}` here too, so the
+    fake and the contract suite check what the SDK accepts.
+    """
     budget = [MAX_INLINED_NODES]
-    return _inline(doc, doc.resolve(pointer), Location(doc.source.path, pointer), (), budget)
+    return _inline(doc, doc.resolve(pointer), doc.at(pointer), (), budget, any_at)
 
 
-def _inline(doc: Document, node: Any, where: Location, stack: tuple[str, ...], budget: list[int]) -> Any:
+def _inline(
+    doc: Document,
+    node: Any,
+    where: Location,
+    stack: tuple[str, ...],
+    budget: list[int],
+    any_at: frozenset[str] = frozenset(),
+) -> Any:
+    if any_at and str(where) in any_at:
+        return {}
     budget[0] -= 1
     if budget[0] < 0:
         raise GenerationError(
@@ -35,7 +48,7 @@ def _inline(doc: Document, node: Any, where: Location, stack: tuple[str, ...], b
     if len(stack) > MAX_SCHEMA_DEPTH:
         raise GenerationError(where, f"$refs nested more than {MAX_SCHEMA_DEPTH} levels deep")
     if isinstance(node, list):
-        return [_inline(doc, item, where.child(i), stack, budget) for i, item in enumerate(node)]
+        return [_inline(doc, item, where.child(i), stack, budget, any_at) for i, item in enumerate(node)]
     if not isinstance(node, dict):
         return node
     for key in ("$dynamicRef", "$recursiveRef"):
@@ -48,18 +61,20 @@ def _inline(doc: Document, node: Any, where: Location, stack: tuple[str, ...], b
             return {}
         pointer, target = schema_ref_target(doc, ref, where.child("$ref"))
         siblings = {k: v for k, v in node.items() if k != "$ref"}
-        resolved = _inline(doc, target, Location(doc.source.path, pointer), (*stack, ref), budget)
+        resolved = _inline(doc, target, doc.at(pointer), (*stack, ref), budget, any_at)
         if _validating(siblings):
-            return {"allOf": [resolved], **_inline(doc, siblings, where, stack, budget)}
+            return {"allOf": [resolved], **_inline(doc, siblings, where, stack, budget, any_at)}
         return resolved
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key in _DROPPED or key == "nullable":
             continue
         if key in _SCHEMA_MAPS and isinstance(value, dict):
-            out[key] = {name: _inline(doc, sub, where.child(key, name), stack, budget) for name, sub in value.items()}
+            out[key] = {
+                name: _inline(doc, sub, where.child(key, name), stack, budget, any_at) for name, sub in value.items()
+            }
         elif key in _SCHEMA_LISTS or key in _SCHEMA_KEYS:
-            out[key] = _inline(doc, value, where.child(key), stack, budget)
+            out[key] = _inline(doc, value, where.child(key), stack, budget, any_at)
         else:
             out[key] = value
     if node.get("nullable") is True:

@@ -27,6 +27,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportError as exc:  # typer / rich are an optional extra
         from .. import DISTRIBUTION
 
-        print(f"kling: {exc.name} is missing; install the CLI with: pip install '{DISTRIBUTION}[cli]'", file=sys.stderr)
+        # kling-sdk is not on a package index: its extra is installed from where the SDK came from.
+        print(
+            f"kling: {exc.name} is missing; install the {DISTRIBUTION} `cli` extra from where you installed the SDK, "
+            "e.g. in the kling-codegen repository: pip install './generated[cli]'",
+            file=sys.stderr,
+        )
         return 2
     return run(list(sys.argv[1:] if argv is None else argv))

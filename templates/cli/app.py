@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperCommand
 
-from kling_sdk import PROVIDER_TITLES, PROVIDERS, TASK_PARAMETERS
+from kling_sdk import DEFAULT_MODEL, MODELS, PROVIDER_TITLES, PROVIDERS, TASK_PARAMETERS
 from kling_sdk._runtime.errors import (
     APIStatusError,
     AuthenticationError,
@@ -60,7 +60,8 @@ class PlainUsage(TyperCommand):
 
 app = typer.Typer(
     name="kling",
-    help=f"Kling 2.6 Pro videos from any provider ({', '.join(PROVIDER_TITLES.values())}). {EXIT_CODES_HELP}",
+    help=f"Kling videos ({', '.join(MODELS.values())}) from any provider ({', '.join(PROVIDER_TITLES.values())})."
+    f" {EXIT_CODES_HELP}",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -142,9 +143,10 @@ BaseUrlOpt = Annotated[
 ]
 
 
-def chosen_providers(given: list[str] | None) -> list[str]:
-    """The preference list: as given, else every provider whose key is set."""
-    from kling_sdk.unified import CLIENTS
+def chosen_providers(given: list[str] | None, request: Request | None = None) -> list[str]:
+    """The preference list: as given, else every provider whose key is set (that serves the request's model and
+    task, when there is a request)."""
+    from kling_sdk.unified import CLIENTS, serving
 
     if given:
         names = [name for value in given for name in value.split(",") if name]
@@ -152,10 +154,12 @@ def chosen_providers(given: list[str] | None) -> list[str]:
         if unknown:
             fail(ExitCode.USAGE, f"unknown provider {unknown[0]!r} (known: {', '.join(CLIENTS)})")
         return names
-    names = [name for name in CLIENTS if os.environ.get(key_env(name))]
+    candidates = list(CLIENTS) if request is None else serving(request.model, request.task)
+    names = [name for name in candidates if os.environ.get(key_env(name))]
     if not names:
-        keys = ", ".join(key_env(name) for name in CLIENTS)
-        fail(ExitCode.USAGE, f"no provider chosen and no API key set: pass --provider or set one of {keys}")
+        keys = ", ".join(key_env(name) for name in candidates)
+        what = "" if request is None else f" that serves {request.task} with {request.model}"
+        fail(ExitCode.USAGE, f"no provider chosen and no API key set{what}: pass --provider or set one of {keys}")
     return names
 
 
@@ -247,7 +251,7 @@ def generate(
     from .inputs import poll_every
 
     request = build_request(task, values, params)
-    kling = make_kling(chosen_providers(providers), base_url, rate_limit_wait)
+    kling = make_kling(chosen_providers(providers, request), base_url, rate_limit_wait)
     with kling, JobDisplay(err, quiet=quiet) as display:
         try:
             job = kling.submit(request)
@@ -342,7 +346,18 @@ Params = Annotated[
 Prompt = Annotated[str, typer.Argument(metavar="PROMPT", help="What the video shows.")]
 JobRef = Annotated[str, typer.Argument(metavar="REF", help="The job: provider:id (or an id with --provider).")]
 NegativePrompt = Annotated[str | None, typer.Option(metavar="TEXT", help="What the video should avoid.")]
-Duration = Annotated[int | None, typer.Option(metavar="SECONDS", help="Length in seconds (5 or 10).")]
+Duration = Annotated[
+    int | None, typer.Option(metavar="SECONDS", help="Length in seconds (what each model allows: kling providers).")
+]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        metavar="MODEL",
+        help=f"The Kling model: {', '.join(f'{m} ({t})' for m, t in MODELS.items())}; default {DEFAULT_MODEL}.",
+    ),
+]
 Audio = Annotated[bool | None, typer.Option("--audio/--no-audio", help="Generate native audio (default: on).")]
 VoiceIds = Annotated[
     list[str] | None, typer.Option("--voice-id", metavar="ID", help="A voice for <<<voice_N>>>; repeatable.")
@@ -354,6 +369,7 @@ VoiceIds = Annotated[
 def text_to_video(
     prompt: Prompt,
     provider: ProviderOpt = None,
+    model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     output: CommonOutput = None,
     negative_prompt: NegativePrompt = None,
@@ -375,6 +391,7 @@ def text_to_video(
 ) -> None:
     """Generate a video from a prompt and save it."""
     values = {
+        "model": model,
         "prompt": prompt,
         "negative_prompt": negative_prompt,
         "duration": duration,
@@ -402,6 +419,7 @@ def image_to_video(
     ],
     end_image: Annotated[str | None, typer.Option(metavar="FILE|URL", help="Last frame: a local file or URL.")] = None,
     provider: ProviderOpt = None,
+    model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     output: CommonOutput = None,
     negative_prompt: NegativePrompt = None,
@@ -419,6 +437,7 @@ def image_to_video(
 ) -> None:
     """Animate an image into a video and save it."""
     values = {
+        "model": model,
         "prompt": prompt,
         "start_image": image,
         "end_image": end_image,
@@ -570,28 +589,32 @@ def _finished(kling: Kling, job: Job[Any]) -> str | None:
 
 @app.command(cls=PlainUsage)
 def providers(as_json: AsJson = False) -> None:
-    """Which provider serves which task with which parameters, and whether its key is set."""
+    """Which model each provider serves, for which task, with which parameters and values; whose key is set."""
     from rich.table import Table
 
-    from kling_sdk.unified import CLIENTS, TASKS, capabilities
+    from kling_sdk.unified import TASKS, capabilities
+
+    from .display import allowed_text
 
     table_data = capabilities()
     if as_json:
-        out.print(json.dumps({p: {t: list(ps) for t, ps in tasks.items()} for p, tasks in table_data.items()}))
+        out.print(json.dumps(table_data))
         return
-    table = Table(title="Kling 2.6 Pro: who takes what")
-    for column in ("provider", "task", "takes", "does not take", "key"):
+    table = Table(title="Kling models: who serves what, and what each model allows")
+    for column in ("model", "provider", "task", "takes", "does not take", "key"):
         table.add_column(column, overflow="fold")
-    for provider in CLIENTS:
-        env = key_env(provider)
-        key = f"{env} {'set' if os.environ.get(env) else 'unset'}"
-        for task, model in TASKS.items():
-            taken = table_data.get(provider, {}).get(task)
-            if taken is None:
-                table.add_row(provider, task, "(task not served)", "", key)
-                continue
-            missing = [name for name in model.model_fields if name not in taken]
-            table.add_row(provider, task, ", ".join(taken), ", ".join(missing), key)
+    for model, title in MODELS.items():
+        for provider, tasks in table_data.get(model, {}).items():
+            env = key_env(provider)
+            key = f"{env} {'set' if os.environ.get(env) else 'unset'}"
+            for task, neutral in TASKS.items():
+                taken = tasks.get(task)
+                if taken is None:
+                    table.add_row(f"{model} ({title})", provider, task, "(task not served)", "", key)
+                    continue
+                described = [name + allowed_text(limits) for name, limits in taken.items()]
+                missing = [name for name in neutral.model_fields if name not in taken and name != "model"]
+                table.add_row(f"{model} ({title})", provider, task, ", ".join(described), ", ".join(missing), key)
     out.print(table)
 
 

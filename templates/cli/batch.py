@@ -23,6 +23,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from kling_sdk import PROVIDER_MODELS
 from kling_sdk._runtime.errors import (
     APIConnectionError,
     GenerationFailedError,
@@ -200,6 +201,11 @@ class _Batch:
     def _say(self, text: str) -> None:
         self.display.say(text)
 
+    def _model(self, line: int, provider: str) -> str | None:
+        """The line's neutral model, where the provider serves it (a journal of another manifest: its default)."""
+        model = self.requests[line].model
+        return model if model in PROVIDER_MODELS.get(provider, ()) else None
+
     async def _line(self, kling: AsyncKling, row: Row) -> None:
         line = row.line
         if row.state == "in_doubt":
@@ -213,7 +219,8 @@ class _Batch:
         provider, job_id, task = row.provider, row.job_id, row.task
         assert provider is not None and job_id is not None
         self.display.update(line, state="queued", provider=provider, ref=f"{provider}:{job_id}")
-        handle = kling.client(provider).job(job_id, task=task)
+        # The line's own model's client: its result operation is the one that job's answer fits.
+        handle = kling.client(provider, self._model(row.line, provider)).job(job_id, task=task)
         try:
             final = await kling.wait(
                 handle, deadline=self.options.deadline, poll=self.poll, stream=False,

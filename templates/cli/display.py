@@ -27,7 +27,7 @@ from kling_sdk._runtime.jobs import Job
 from kling_sdk._runtime.jobs import Progress as JobProgress
 from kling_sdk.unified import job_ref
 
-__all__ = ["BatchDisplay", "JobDisplay", "LineView", "describe", "elapsed_text", "size_text"]
+__all__ = ["BatchDisplay", "JobDisplay", "LineView", "allowed_text", "describe", "elapsed_text", "size_text"]
 
 # Lines a batch is still working on, in the order they move through.
 ACTIVE = ("submitting", "queued", "running", "downloading")
@@ -275,3 +275,26 @@ def batch_view(lines: dict[int, LineView], seconds: float, rows: int) -> Rendera
     if len(ordered) > rows:
         table.add_row("…", f"{len(ordered) - rows} more lines", "", "", "", "")
     return Group(Text(f"batch: {summary(lines, seconds)}", style="bold"), table)
+
+
+def allowed_text(limits: Any) -> str:
+    """What a model allows for a parameter, briefly: " 3-15", " 5|10", " 0-1", " (<= 2500 chars)", or nothing."""
+    if isinstance(limits, list):
+        whole = all(isinstance(v, int) and not isinstance(v, bool) for v in limits)
+        if whole and len(limits) > 2 and sorted(limits) == list(range(min(limits), max(limits) + 1)):
+            return f" {min(limits)}-{max(limits)}"
+        return " " + "|".join(str(v) for v in limits)
+    if isinstance(limits, dict):
+        parts = []
+        if "minimum" in limits or "maximum" in limits:
+            parts.append(f"{_number(limits.get('minimum'))}-{_number(limits.get('maximum'))}")
+        if "max_length" in limits:
+            parts.append(f"<= {limits['max_length']} chars")
+        if "max_items" in limits:
+            parts.append(f"<= {limits['max_items']} items")
+        return " " + ", ".join(parts) if parts else ""
+    return ""
+
+
+def _number(value: Any) -> str:
+    return "" if value is None else f"{value:g}"

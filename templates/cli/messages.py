@@ -84,11 +84,11 @@ def neutral_field(field: str, provider: str | None, task: str | None) -> str:
     """The neutral parameter behind a provider's wire field (`start_image_url` -> `start_image`)."""
     from kling_sdk.unified import ADAPTERS  # the adapters hold pydantic models: loaded when an error needs them
 
-    for (name, served), adapter in ADAPTERS.items():
+    for (name, _model, served), adapter in ADAPTERS.items():
         if (provider is None or name == provider) and (task is None or served == task):
-            for param, wire, _ in adapter.fields:
-                if wire == field:
-                    return param
+            for wire in adapter.fields:
+                if field in (wire.pointer, wire.pointer.strip("/").replace("/", ".")):  # "/input/x" or "input.x"
+                    return wire.param
     return field
 
 

@@ -279,17 +279,16 @@ def check_image(file: LocalFile, rule: ImageRule, *, field: str, provider: str) 
     if info.width == 0 or info.height == 0:
         raise InvalidRequestError(provider, field, "has a zero width or height")
     if (rule.min_width and info.width < rule.min_width) or (rule.min_height and info.height < rule.min_height):
-        raise InvalidRequestError(
-            provider, field, f"is {info.width}x{info.height} px; the minimum is {rule.min_width}x{rule.min_height} px"
-        )
+        minimum = f"{rule.min_width or 1}x{rule.min_height or 1} px"
+        raise InvalidRequestError(provider, field, f"is {info.width}x{info.height} px; the minimum is {minimum}")
     aspect = info.width / info.height
     if (rule.min_aspect is not None and aspect < rule.min_aspect) or (
         rule.max_aspect is not None and aspect > rule.max_aspect
     ):
+        low = "0" if rule.min_aspect is None else f"{rule.min_aspect:.2f}"
+        high = "any" if rule.max_aspect is None else f"{rule.max_aspect:.2f}"
         raise InvalidRequestError(
-            provider,
-            field,
-            f"has aspect ratio {aspect:.2f} (width/height); allowed {rule.min_aspect:.2f}-{rule.max_aspect:.2f}",
+            provider, field, f"has aspect ratio {aspect:.2f} (width/height); allowed {low}-{high}"
         )
     return info
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
@@ -35,6 +36,7 @@ __all__ = [
     "poll_delay",
     "read_status",
     "read_video",
+    "timestamp",
 ]
 
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled", "unknown"]
@@ -78,17 +80,28 @@ class StreamSpec:
 
 @dataclass(frozen=True)
 class JobLookup:
-    """How to find a job whose submit answer was lost: list jobs (one call per filter value), match the request."""
+    """How to find a job whose submit answer was lost: list jobs (one call per filter value, or one unfiltered call
+    without `query`), match the request."""
 
     method: str
     path: str
-    query: str
+    query: str | None
     values: tuple[str, ...]
     items: tuple[str, ...]
     id: tuple[str, ...]
-    match: tuple[tuple[str, str], ...]  # (request body field, pointer in a listed job)
-    submitted_at: tuple[str, ...]
+    match: tuple[tuple[str, str], ...]  # (request body field or JSON pointer into it, pointer in a listed job)
+    submitted_at: tuple[str, ...]  # unix seconds or an ISO-8601 timestamp
     listing_delay: float = 0.0  # seconds a job may take to appear in the list after its submit was answered
+    params: Mapping[str, str] = field(default_factory=dict)  # sent with every listing call (a page size)
+
+
+class LookupInconclusive(Exception):
+    """A listed job could be the lost submit's, but the list does not show every field the lookup matches on."""
+
+    def __init__(self, job_id: str, missing: Sequence[str]) -> None:
+        self.job_id = job_id
+        self.missing = tuple(missing)
+        super().__init__(f"listed job {job_id} may be it, but the list does not show {', '.join(self.missing)}")
 
 
 @dataclass(frozen=True)
@@ -138,11 +151,13 @@ class Job(Generic[S]):
     cancel_url: str | None = None
     response: S | None = None
     document: Any = field(default=None, repr=False, compare=False)
+    model: str | None = None  # the neutral model id of the client that made (or was given) the handle
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready record of the handle (without the typed response)."""
         return {
             "provider": self.provider,
+            "model": self.model,
             "operation": self.operation,
             "task": self.task,
             "id": self.id,
@@ -356,15 +371,55 @@ def find_listed_jobs(
     lookup: JobLookup, listings: Sequence[Any], body: Mapping[str, Any], since: float, exclude: Collection[str]
 ) -> list[str]:
     """Every listed job that matches the request body, submitted at or after `since` and not in `exclude`,
-    earliest first (a job listed under several filter values counts once)."""
+    earliest first (a job listed under several filter values counts once).
+
+    A job in the window that agrees on every field the list shows but lacks one the lookup matches on could be
+    the one: with no job that matches in full, `LookupInconclusive` is raised, since "not listed" would be a guess
+    that pays twice.
+    """
     found: list[tuple[float, str]] = []
+    unsure: list[tuple[str, list[str]]] = []
     for listing in listings:
         items = pick(listing, lookup.items)
         for item in items if isinstance(items, list) else []:
             job_id = pick(item, lookup.id)
-            submitted = pick(item, lookup.submitted_at)
-            if job_id is None or str(job_id) in exclude or not isinstance(submitted, int | float) or submitted < since:
+            submitted = timestamp(pick(item, lookup.submitted_at))
+            if job_id is None or str(job_id) in exclude or submitted is None or submitted < since:
                 continue
-            if all(pick(item, (pointer,)) == body.get(name) for name, pointer in lookup.match):
-                found.append((float(submitted), str(job_id)))
+            pairs = [(pointer, pick(item, (pointer,)), _in_body(body, name)) for name, pointer in lookup.match]
+            if any(shown is not None and shown != wanted for _, shown, wanted in pairs):
+                continue
+            missing = [pointer for pointer, shown, wanted in pairs if shown is None and wanted is not None]
+            if missing:
+                unsure.append((str(job_id), missing))
+            else:
+                found.append((submitted, str(job_id)))
+    if unsure and not found:
+        raise LookupInconclusive(*unsure[0])
     return list(dict.fromkeys(job_id for _, job_id in sorted(found)))
+
+
+def _in_body(body: Mapping[str, Any], name: str) -> Any:
+    """A request body's value: a top-level field by name, or any field by JSON pointer (`/input/prompt`)."""
+    return pick(body, (name,)) if name.startswith("/") else body.get(name)
+
+
+def timestamp(value: Any) -> float | None:
+    """Unix seconds of a listed job's time: a number as it is, or an ISO-8601 text ("2025-01-01T12:00:00.5Z"; one
+    without an offset is UTC). Anything else is None (such a job cannot be matched by time)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()

@@ -35,7 +35,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 ACTIVE = ("queued", "running")
-_PLACEHOLDER = re.compile(r"{(\w+)}")
+_PLACEHOLDER = re.compile(r"{(\w+)((?:/[^{}/]+)*)}")  # {name}, or {name/pointer} into a value (e.g. {body/input})
 _BASE62 = string.ascii_letters + string.digits
 _CONTROL = "/_fake"
 logger = logging.getLogger("kling_sdk.testing")
@@ -158,6 +158,7 @@ class _Job:
     provider: str
     id: str
     operation: str
+    model: str | None  # the neutral model of the submit route (None: a provider-level route)
     body: dict[str, Any]
     created: float
     queued: float
@@ -218,7 +219,8 @@ def body_digest(body: Any) -> str:
 
 
 def fill(template: Any, values: dict[str, Any]) -> Any:
-    """Substitute `{name}` placeholders: a string that is exactly one placeholder takes the value's own type."""
+    """Substitute `{name}` placeholders (`{name/pointer}`: a member of the value): a string that is exactly one
+    placeholder takes the value's own type."""
     if isinstance(template, dict):
         return {key: fill(value, values) for key, value in template.items()}
     if isinstance(template, list):
@@ -226,9 +228,24 @@ def fill(template: Any, values: dict[str, Any]) -> Any:
     if isinstance(template, str):
         whole = _PLACEHOLDER.fullmatch(template)
         if whole:
-            return values.get(whole[1])
-        return _PLACEHOLDER.sub(lambda m: str(values.get(m[1], m[0])), template)
+            return _value(values, whole)
+        return _PLACEHOLDER.sub(lambda m: str(_value(values, m, m[0])), template)
     return template
+
+
+def _value(values: dict[str, Any], match: re.Match[str], missing: Any = None) -> Any:
+    if match[1] not in values:
+        return missing
+    return copy.deepcopy(_at(values[match[1]], match[2])) if match[2] else values[match[1]]
+
+
+def _at(document: Any, pointer: str) -> Any:
+    """The member a JSON pointer names (None where there is none)."""
+    node = document
+    for token in pointer.strip("/").split("/") if pointer.strip("/") else []:
+        token = token.replace("~1", "/").replace("~0", "~")
+        node = node.get(token) if isinstance(node, dict) else None
+    return node
 
 
 def merged(base: Any, overlay: Any) -> Any:
@@ -331,8 +348,9 @@ class FakeProvider:
         now = self.now()
         with self._lock:
             jobs = list(self.jobs.values())
-        return [{"provider": j.provider, "id": j.id, "state": j.state(now), "prompt": j.body.get("prompt"),
-                 "digest": body_digest(j.body)} for j in jobs]  # fmt: skip
+        return [{"provider": j.provider, "model": j.model, "id": j.id, "state": j.state(now),
+                 "prompt": _at(j.body, self.protocols[j.provider]["prompt"]), "digest": body_digest(j.body)}
+                for j in jobs]  # fmt: skip
 
     def count(self, provider: str, route: str | None = None) -> int:
         """Requests a provider received on a route (operation name or kind), or on all routes."""
@@ -395,7 +413,7 @@ class FakeProvider:
         if refusal is not None:
             return await _send(send, refusal)
         subject: _Job | str | None = ident
-        if route["kind"] in _JOB_ROUTES:
+        if route["kind"] in _JOB_ROUTES or (route["kind"] == "call" and route["id"] is not None):
             subject = self._job(provider, ident)
             if subject is None:
                 return await _send(send, self._error(provider, "not_found", request, message="not found"))
@@ -459,7 +477,7 @@ class FakeProvider:
         ]
         if len(siblings) < 2:
             return route
-        if route["kind"] == "submit":
+        if route["kind"] == "submit" or (route["kind"] == "call" and route["id"] is None):
             body = _json_body(request.body)
             if isinstance(body, dict):
                 for sibling in siblings:
@@ -469,9 +487,13 @@ class FakeProvider:
             return route
         job = self._job(provider, ident)
         task = next(
-            (r["task"] for r in self._provider(provider)["routes"] if job and r["operation"] == job.operation), None
+            (r["task"] for r in self._provider(provider)["routes"]
+             if job and r["operation"] == job.operation and r["model"] == job.model), None,
+        )  # fmt: skip
+        model = job.model if job else None
+        return next((r for r in siblings if r["task"] == task and r["model"] == model), None) or next(
+            (r for r in siblings if r["task"] == task), route
         )
-        return next((r for r in siblings if r["task"] == task), route)
 
     def _refusal(self, provider: str, route: dict[str, Any], request: _Request) -> _Response | None:
         """The provider's 4xx for a body it would not read: too large, or not JSON where JSON is expected."""
@@ -544,16 +566,23 @@ class FakeProvider:
             1 for other in list(self.jobs.values()) if other.provider == provider and other.created < job.created
             and other.state(now) == "queued"
         )  # fmt: skip
+        created = self._epoch + job.created
+        started_at = self._epoch + started if now >= started else None
+        completed_at = self._epoch + ended if state not in ACTIVE and ended is not None else None
         values.update(
             {
                 "id": job.id,
                 "state": state,
                 "status": raw,
                 "model": job.body.get("model", ""),
-                "prompt": job.body.get("prompt"),
-                "created": int(self._epoch + job.created),
-                "started": int(self._epoch + started) if now >= started else None,
-                "completed": int(self._epoch + ended) if state not in ACTIVE and ended is not None else None,
+                "prompt": _at(job.body, proto["prompt"]),
+                "body": job.body,
+                "created": int(created),
+                "started": None if started_at is None else int(started_at),
+                "completed": None if completed_at is None else int(completed_at),
+                "created_iso": _iso(created),
+                "started_iso": None if started_at is None else _iso(started_at),
+                "completed_iso": None if completed_at is None else _iso(completed_at),
                 "queue_position": ahead,
                 "log": f"{state}: {min(100, int(100 * max(0.0, now - started) / max(job.running, 1e-9)))}%",
                 "elapsed": round(max(0.0, min(now, job.ends) - started), 3),
@@ -568,7 +597,7 @@ class FakeProvider:
     def _document(self, provider: str, name: str, values: dict[str, Any]) -> Any:
         documents = self._provider(provider)["documents"]
         template = documents[name]
-        if name == "status" and values.get("state"):
+        if name in ("status", "list_item") and values.get("state"):
             template = merged(template, documents.get(f"status_{values['state']}", {}))
         return fill(template, values)
 
@@ -622,6 +651,32 @@ class FakeProvider:
     async def _on_submit(
         self, provider: str, route: dict[str, Any], ident: Any, request: _Request, fault: Fault | None
     ) -> _Response:
+        job = self._create_job(provider, route, request, fault)
+        if isinstance(job, _Response):
+            return job
+        document = self._document(provider, "submit", {**self._values(provider, request, job), "state": None})
+        return _json(self._provider(provider)["submit_status"], document)
+
+    async def _on_call(
+        self, provider: str, route: dict[str, Any], job: Any, request: _Request, fault: Fault | None
+    ) -> _Response:
+        """A plain operation: about one job (its id in the path), a listing (GET), or a synchronous paid
+        generation (anything else: a job made and finished at once). The answer is the document named like it."""
+        if isinstance(job, _Job):
+            values = self._values(provider, request, job)
+        elif route["method"] in ("GET", "HEAD"):
+            values = {**self._values(provider, request), **self._listing(provider, request, active_only=False)}
+        else:
+            made = self._create_job(provider, route, request, fault, finished=True)
+            if isinstance(made, _Response):
+                return made
+            values = self._values(provider, request, made)
+        return _json(200, self._document(provider, route["operation"], values))
+
+    def _create_job(
+        self, provider: str, route: dict[str, Any], request: _Request, fault: Fault | None, *, finished: bool = False
+    ) -> _Job | _Response:
+        """The job a submit makes (counted once per body), or the provider's refusal of its body."""
         proto = self._provider(provider)
         body = _json_body(request.body)
         if not isinstance(body, dict):
@@ -630,29 +685,28 @@ class FakeProvider:
         chosen = route
         parts = chosen["request"]
         now_checked = parts[:1] if proto["validation"] == "deferred" else parts
-        problem = self._violation(provider, chosen["operation"], now_checked, body, 0)
+        problem = self._violation(provider, chosen, now_checked, body, 0)
         if problem is not None:
             return self._error(provider, "invalid", request, **problem)
         if not all(body.get(k) == v for k, v in route["match"].items()):
             name = "unknown_model" if "unknown_model" in proto["errors"] else "invalid"
             return self._error(provider, name, request, model=body.get("model"), field="model", kind="literal_error",
                                message=f"unknown model {body.get('model')!r}")  # fmt: skip
-        later = (
-            self._violation(provider, chosen["operation"], parts[1:], body, 1) if parts[len(now_checked) :] else None
-        )
+        later = self._violation(provider, chosen, parts[1:], body, 1) if parts[len(now_checked) :] else None
         job_id = fill(proto["id"], {"uuid": str(uuid.uuid4()), "model": body.get("model", ""),
                                     "base62": "".join(secrets.choice(_BASE62) for _ in range(24))})  # fmt: skip
         failed = self.outcome == "failed" or (fault is not None and fault.fail_generation) or later is not None
         failure = dict(proto["failure"])
         if later is not None:
             failure = {"message": f"invalid_params: {later['message']}", "code": "invalid_params"}
-        job = _Job(provider, str(job_id), chosen["operation"], body, self.now(), self.queued, self.running,
+        job = _Job(provider, str(job_id), chosen["operation"], chosen.get("model"), body, self.now(),
+                   0.0 if finished else self.queued, 0.0 if finished else self.running,
                    "failed" if failed else "succeeded", failure,
                    unknown_status=fault.unknown_status if fault is not None else None)  # fmt: skip
         with self._lock:
             self.jobs[(provider, job.id)] = job
             self.submits[f"{provider}:{body_digest(body)}"] += 1
-        return _json(200, self._document(provider, "submit", {**self._values(provider, request, job), "state": None}))
+        return job
 
     async def _on_status(self, provider: str, route: Any, job: _Job, request: _Request, fault: Any) -> _Response:
         values = self._values(provider, request, job)
@@ -677,16 +731,26 @@ class FakeProvider:
         return _json(200, self._document(provider, "cancel", self._values(provider, request, job)))
 
     async def _on_list(self, provider: str, route: Any, ident: Any, request: _Request, fault: Any) -> _Response:
+        # Without its filter a list shows every job, or only active ones: as the manifest says.
+        everything = self._provider(provider)["list_unfiltered"] == "all"
+        values = {**self._values(provider, request), **self._listing(provider, request, active_only=not everything)}
+        return _json(200, self._document(provider, "list", values))
+
+    def _listing(self, provider: str, request: _Request, *, active_only: bool) -> dict[str, Any]:
+        """`items` and `count` of a job list: the jobs its filter (the lookup's query) picks, else all or the
+        active ones; each as `list_item` shows it (default: its status document)."""
         now = self.now()
-        wanted = request.query.get("status")  # without it, only active jobs are listed (Oxen, dossier §1.7)
-        statuses = self._provider(provider)["statuses"]
+        proto = self._provider(provider)
+        wanted = request.query.get(proto["list_query"]) if proto["list_query"] else None
+        statuses = proto["statuses"]
         listed = [
             job for job in list(self.jobs.values()) if job.provider == provider and now - job.created >= self.list_lag
-            and (statuses.get(job.state(now), job.state(now)) == wanted if wanted else job.state(now) in ACTIVE)
+            and (statuses.get(job.state(now), job.state(now)) == wanted if wanted
+                 else not active_only or job.state(now) in ACTIVE)
         ]  # fmt: skip
-        items = [self._document(provider, "status", self._values(provider, request, job)) for job in listed]
-        values = {**self._values(provider, request), "items": items, "count": len(items)}
-        return _json(200, self._document(provider, "list", values))
+        shape = "list_item" if "list_item" in proto["documents"] else "status"
+        items = [self._document(provider, shape, self._values(provider, request, job)) for job in listed]
+        return {"items": items, "count": len(items)}
 
     async def _on_upload(self, provider: str, route: Any, ident: Any, request: _Request, fault: Any) -> _Response:
         body = _json_body(request.body or b"{}")
@@ -765,11 +829,11 @@ class FakeProvider:
 
     # ------------------------------------------------------------------ validation
     def _violation(
-        self, provider: str, operation: str, parts: list[Any], body: dict[str, Any], offset: int
+        self, provider: str, route: dict[str, Any], parts: list[Any], body: dict[str, Any], offset: int
     ) -> dict[str, Any] | None:
-        """The first way `body` breaks the operation's vendored request schema parts, as template values."""
+        """The first way `body` breaks the route's vendored request schema parts, as template values."""
         for index, schema in enumerate(parts, start=offset):
-            key = f"{provider}.{operation}.{index}"
+            key = f"{provider}.{route.get('model')}.{route['operation']}.{index}"
             validator = self._validators.get(key)
             if validator is None:
                 validator = self._validators[key] = self._validator_class(schema)
@@ -805,7 +869,7 @@ class FakeProvider:
 
 
 _JOB_ROUTES = ("status", "result", "cancel", "stream")  # routes about one job: 404 in the provider's shape if unknown
-_JSON_ROUTES = ("submit", "upload")  # routes whose body the provider reads as JSON
+_JSON_ROUTES = ("submit", "upload", "call")  # routes whose body the provider reads as JSON
 _SSE_HEADERS = {"content-type": "text/event-stream", "cache-control": "no-cache"}
 
 
@@ -837,6 +901,11 @@ def _set_at(document: Any, pointer: str, value: Any) -> None:
         node = node.get(token) if isinstance(node, dict) else None
     if isinstance(node, dict) and last in node:
         node[last] = value
+
+
+def _iso(seconds: float) -> str:
+    """An ISO-8601 UTC timestamp with microseconds, as Replicate writes them."""
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _route_matches(key: str, provider: str, route: str | None) -> bool:

@@ -1,4 +1,5 @@
-"""`python -m kling_sdk.testing demo`: the generated clients run real jobs against the fake, with progress."""
+"""`python -m kling_sdk.testing demo`: every model of every provider runs a real job against the fake through its
+generated client, with progress."""
 
 from __future__ import annotations
 
@@ -22,14 +23,29 @@ PROMPT = "A red fox trots through fresh snow at dawn, breath visible, cinematic"
 IMAGE = "https://example.com/fox.png"
 
 
-def request_for(protocol: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """Text-to-video where the provider has it, else image-to-video with the provider's start-image field."""
-    tasks = {route["task"]: route for route in protocol["routes"] if route["kind"] == "submit"}
-    if "text-to-video" in tasks:
-        return "run_text_to_video", {"prompt": PROMPT}
-    schema = next(part for part in tasks["image-to-video"]["request"] if "image" in str(part.get("properties")))
-    field = next(name for name in schema.get("required", []) if "image" in name)
-    return "run_image_to_video", {"prompt": PROMPT, field: IMAGE}
+def request_for(provider: str, model: str) -> tuple[str, dict[str, Any]]:
+    """(run method, request body) of one (provider, model): text-to-video where it serves it, else image-to-video,
+    as the neutral layer maps it (`to_wire`: the body is built from the manifest's mapping, nested where the
+    provider wraps its parameters)."""
+    from ..unified import ADAPTERS, TASKS, to_wire
+
+    tasks = [task for (p, m, task) in ADAPTERS if (p, m) == (provider, model)]
+    task = "text-to-video" if "text-to-video" in tasks else tasks[0]
+    values: dict[str, Any] = {"model": model, "prompt": PROMPT}
+    if "start_image" in TASKS[task].model_fields:
+        values["start_image"] = IMAGE
+    operation, body = to_wire(TASKS[task](**values), provider)
+    return operation.replace("submit_", "run_", 1), body
+
+
+def units(protocols: dict[str, Any], providers: list[str]) -> list[tuple[str, str]]:
+    """(provider, model) for every model each chosen provider serves, its default first."""
+    found = []
+    for provider in providers:
+        models = protocols[provider]["models"]
+        default = protocols[provider]["default_model"]
+        found += [(provider, model) for model in sorted(models, key=lambda m: m != default)]
+    return found
 
 
 def _printer(provider: str) -> Any:
@@ -57,10 +73,11 @@ class RunningFake:
 
         self.protocols: dict[str, Any] = load_protocols()["providers"]
 
-    def client(self, provider: str) -> Any:
-        """A generated sync client of `provider` pointed at the running fake."""
-        info = self.protocols[provider]["client"]
-        cls = getattr(importlib.import_module(info["module"]), info["sync"])
+    def client(self, provider: str, model: str | None = None) -> Any:
+        """A generated sync client of `provider` (for `model`, default: its package's) pointed at the running fake."""
+        protocol = self.protocols[provider]
+        module = protocol["models"][model]["module"] if model else protocol["client"]["module"]
+        cls = getattr(importlib.import_module(module), protocol["client"]["sync"])
         return cls(base_url=self.base_urls[provider], api_key=self.api_key)
 
     def stats(self) -> dict[str, Any]:
@@ -104,8 +121,8 @@ class _Local:
     def __init__(self, fake: Any) -> None:
         self.fake, self.protocols = fake, fake.app.protocols
 
-    def client(self, provider: str) -> Any:
-        return self.fake.client(provider)
+    def client(self, provider: str, model: str | None = None) -> Any:
+        return self.fake.client(provider, model=model)
 
     def stats(self) -> dict[str, Any]:
         found: dict[str, Any] = self.fake.app.stats()
@@ -116,28 +133,29 @@ def run_demo(
     out_dir: Path, providers: list[str], queued: float, running: float, server: str | None = None,
     api_key: str = FAKE_KEY,
 ) -> list[Path]:  # fmt: skip
-    """Submit one job per provider to the fake (a running `serve`, or a fresh one), follow it to the end and save
-    each video."""
+    """Submit one job per (provider, model) to the fake (a running `serve`, or a fresh one) through that model's
+    generated client, follow it to the end and save each video as kling-<provider>-<model>.mp4."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     with fake_for_demo(server, api_key, queued, running) as fake:
-        for provider in providers:
-            method, body = request_for(fake.protocols[provider])
-            print(f"{provider}: {method}({body})", flush=True)
+        for provider, model in units(fake.protocols, providers):
+            label = f"{provider}/{model}"
+            method, body = request_for(provider, model)
+            print(f"{label}: {method}({body})", flush=True)
             started = time.monotonic()
-            with fake.client(provider) as client:
-                result = getattr(client, method)(body, on_progress=_printer(provider))
-                target = out_dir / f"kling-{provider}.mp4"
+            with fake.client(provider, model) as client:
+                result = getattr(client, method)(body, on_progress=_printer(label))
+                target = out_dir / f"kling-{provider}-{model}.mp4"
 
-                def bar(done: int, total: int | None, provider: str = provider) -> None:
+                def bar(done: int, total: int | None, label: str = label) -> None:
                     if total and done == total:
-                        print(f"  [{provider}] download  {done}/{total} bytes", flush=True)
+                        print(f"  [{label}] download  {done}/{total} bytes", flush=True)
 
                 path = client.download(result, target, on_bytes=bar)
             head = path.read_bytes()[4:8]
             kind = "MP4" if head == b"ftyp" else "not an MP4"
             took = time.monotonic() - started
-            print(f"  [{provider}] saved {path} ({path.stat().st_size} bytes, {kind}) in {took:.1f}s")
+            print(f"  [{label}] saved {path} ({path.stat().st_size} bytes, {kind}) in {took:.1f}s")
             written.append(path)
         calls = fake.stats()["submits"]
         print(f"submits per body on the fake: {sorted(calls.values())} (each job sent exactly once)")
@@ -158,4 +176,4 @@ def main(
         print(f"unknown provider(s): {', '.join(unknown)}; known: {', '.join(known)}", file=sys.stderr)
         return 2
     written = run_demo(Path(out), chosen, queued, running, server, api_key)
-    return 0 if len(written) == len(chosen) else 1
+    return 0 if len(written) == len(units(load_protocols()["providers"], chosen)) else 1

@@ -60,10 +60,12 @@ class FakeServer:
         """Every provider's base URL on this server."""
         return {name: self.base_url(name) for name in self.app.protocols}
 
-    def client(self, provider: str, *, is_async: bool = False, **options: Any) -> Any:
-        """A generated client of `provider` pointed at this server (sharing its virtual clock, if any)."""
-        client_info = self.app.protocols[provider]["client"]
-        module = importlib.import_module(client_info["module"])
+    def client(self, provider: str, *, is_async: bool = False, model: str | None = None, **options: Any) -> Any:
+        """A generated client of `provider` (for `model`, default: the one its package exports) pointed at this
+        server, sharing its virtual clock, if any."""
+        protocol = self.app.protocols[provider]
+        client_info = protocol["client"]
+        module = importlib.import_module(protocol["models"][model]["module"] if model else client_info["module"])
         cls = getattr(module, client_info["async" if is_async else "sync"])
         options.setdefault("api_key", self.api_key or FAKE_KEY)
         client = cls(base_url=self.base_url(provider), **options)
@@ -188,7 +190,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--tick", type=float, default=0.5, help="seconds between event-stream checks (default 0.5)")
     run.add_argument("--keepalive", type=float, default=15.0, help="seconds between stream keep-alives (default 15)")
     run.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
-    demo = sub.add_parser("demo", help="run one job per provider through the generated clients and save the MP4s")
+    demo = sub.add_parser(
+        "demo", help="run one job per model of each provider through the generated clients and save the MP4s"
+    )
     demo.add_argument("--out", default="out", help="folder for the videos (default out/)")
     demo.add_argument("--provider", action="append", help="only this provider (repeatable; default all)")
     demo.add_argument("--queued", type=float, default=1.0, help="seconds each job stays queued (default 1)")

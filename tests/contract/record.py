@@ -86,9 +86,11 @@ def record(
         api_key = "invalid-key-for-recording"
     call = dict(fixture.data["call"])
     wanted = fixture.path.stem.removeprefix("status_") if fixture.path.stem.startswith("status_") else None
-    with client_class(fixture.provider, False)(api_key=api_key, base_url=base_url, max_retries=0) as probe:
+    with client_class(fixture.provider, False, fixture.model)(
+        api_key=api_key, base_url=base_url, max_retries=0
+    ) as probe:
         job = jobs.get(fixture.provider)
-        ident = job_id_parameter(fixture.provider, call["operation"])
+        ident = job_id_parameter(fixture.provider, call["operation"], fixture.model)
         if "arguments" in call and job is not None and ident in call["arguments"]:
             call["arguments"] = {**call["arguments"], ident: job.id}
             deadline = time.monotonic() + wait
@@ -98,7 +100,9 @@ def record(
                 pause()
     recorder = Recorder()
     http = httpx.Client(transport=recorder)
-    client = client_class(fixture.provider, False)(api_key=api_key, base_url=base_url, http_client=http, max_retries=0)
+    client = client_class(fixture.provider, False, fixture.model)(
+        api_key=api_key, base_url=base_url, http_client=http, max_retries=0
+    )
     with http, client:
         try:
             if "request" in call:

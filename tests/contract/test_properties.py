@@ -16,12 +16,15 @@ from pydantic import BaseModel
 from codegen.pipeline import ir
 from kling_sdk.errors import InvalidRequestError
 
-SUBMITS = [(p, op) for p in api().providers for op in p.operations if op.request]
-ids = [f"{p.name}.{op.name}" for p, op in SUBMITS]
+# every operation with a request body of every (provider, model) client: a provider-level one once
+SUBMITS = [
+    (p, u, op) for p in api().providers for u in p.units for op in u.operations if op.request and op.model == u.model
+]
+ids = [f"{p.name}.{u.module}.{op.name}" for p, u, op in SUBMITS]
 PROFILE = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def effective_schema(provider: ir.Provider, op: ir.Operation) -> dict[str, Any]:
+def effective_schema(unit: ir.Unit, op: ir.Operation) -> dict[str, Any]:
     """The vendored request schema parts as one closed object, with what the manifest adds: constants and the
     constraints of overrides (the model rejects unknown fields, so instances carry only declared ones)."""
     properties: dict[str, Any] = {}
@@ -33,7 +36,7 @@ def effective_schema(provider: ir.Provider, op: ir.Operation) -> dict[str, Any]:
     for name, value in op.constants:
         properties[name] = {"const": value}
         required.append(name) if name not in required else None
-    model = next(m for m in provider.models if m.name == op.request)
+    model = next(m for m in unit.models if m.name == op.request)
     for field in model.fields:
         for c in field.constraints:
             target = properties.get(field.wire_name)
@@ -41,18 +44,30 @@ def effective_schema(provider: ir.Provider, op: ir.Operation) -> dict[str, Any]:
                 target = next((s for s in target["anyOf"] if s.get("type") == "array"), target)
             if isinstance(target, dict):
                 target.setdefault(c.keyword, c.value)
-    return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+    return _closed({"type": "object", "properties": properties, "required": required})
 
 
-def model_class(provider: ir.Provider, op: ir.Operation) -> type[BaseModel]:
-    cls: type[BaseModel] = manifest_support.model_class(provider.name, op.request or "")
+def _closed(schema: Any) -> Any:
+    """The schema with every object that declares properties closed, as the models are at every depth."""
+    if isinstance(schema, list):
+        return [_closed(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    found = {k: _closed(v) if k not in ("enum", "const", "default", "examples") else v for k, v in schema.items()}
+    if "properties" in found and "additionalProperties" not in found:
+        found["additionalProperties"] = False
+    return found
+
+
+def model_class(provider: ir.Provider, unit: ir.Unit, op: ir.Operation) -> type[BaseModel]:
+    cls: type[BaseModel] = manifest_support.model_class(provider.name, op.request or "", unit.model)
     return cls
 
 
-@pytest.mark.parametrize(("provider", "op"), SUBMITS, ids=ids)
-def test_valid_instances_round_trip_through_the_model(provider: ir.Provider, op: ir.Operation) -> None:
-    schema = effective_schema(provider, op)
-    cls = model_class(provider, op)
+@pytest.mark.parametrize(("provider", "unit", "op"), SUBMITS, ids=ids)
+def test_valid_instances_round_trip_through_the_model(provider: ir.Provider, unit: ir.Unit, op: ir.Operation) -> None:
+    schema = effective_schema(unit, op)
+    cls = model_class(provider, unit, op)
 
     @PROFILE
     @given(from_schema(schema))
@@ -85,10 +100,10 @@ def _broken(schema: dict[str, Any], constants: set[str]) -> st.SearchStrategy[tu
         for name, prop in properties.items():
             kinds = _types(prop)
             if "enum" in prop or "const" in prop:
-                sample = (prop.get("enum") or [prop.get("const")])[0]
-                out.append(
-                    (f"{name} not in enum", {**instance, name: "__not_listed__" if isinstance(sample, str) else 7})
-                )
+                values = prop.get("enum") or [prop.get("const")]
+                numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+                outside = "__not_listed__" if isinstance(values[0], str) else max(numbers, default=6) + 1
+                out.append((f"{name} not in enum", {**instance, name: outside}))
             if kinds & {"string"} and not kinds & {"array", "integer", "number", "boolean"}:
                 out.append((f"{name} as a list", {**instance, name: [1]}))
             if "maxLength" in prop:
@@ -102,12 +117,12 @@ def _broken(schema: dict[str, Any], constants: set[str]) -> st.SearchStrategy[tu
     return from_schema(schema).flatmap(lambda instance: st.sampled_from(breakages(instance)))
 
 
-@pytest.mark.parametrize(("provider", "op"), SUBMITS, ids=ids)
-def test_instances_broken_in_one_place_are_rejected(provider: ir.Provider, op: ir.Operation) -> None:
-    schema = effective_schema(provider, op)
-    cls = model_class(provider, op)
+@pytest.mark.parametrize(("provider", "unit", "op"), SUBMITS, ids=ids)
+def test_instances_broken_in_one_place_are_rejected(provider: ir.Provider, unit: ir.Unit, op: ir.Operation) -> None:
+    schema = effective_schema(unit, op)
+    cls = model_class(provider, unit, op)
 
-    model = next(m for m in provider.models if m.name == op.request)
+    model = next(m for m in unit.models if m.name == op.request)
     constants = {f.wire_name for f in model.fields if f.constant}
 
     @PROFILE

@@ -35,7 +35,7 @@ def replay_client(fixture: Fixture, is_async: bool) -> tuple[Any, list[httpx.Req
     transport = httpx.MockTransport(handler)
     http = httpx.AsyncClient(transport=transport) if is_async else httpx.Client(transport=transport)
     base_url = fixture.data.get("base_url")  # set when recorded somewhere else than the provider (the fake)
-    client = client_class(fixture.provider, is_async)(
+    client = client_class(fixture.provider, is_async, fixture.model)(
         api_key=API_KEY, base_url=base_url, http_client=http, max_retries=0
     )
     return client, sent
@@ -89,7 +89,9 @@ async def replay(fixture: Fixture, is_async: bool) -> None:
                 assert result.id == expect["job_id"], f"{fixture.name}: job id {result.id!r}"
             recorded = fixture.data["exchanges"][-1]["response"]["json"]
             assert type(model).__name__ == expect["model"], f"{fixture.name}: parsed into {type(model).__name__}"
-            assert type(model) is model_class(fixture.provider, expect["model"]), f"{fixture.name}: not the SDK's class"
+            assert type(model) is model_class(fixture.provider, expect["model"], fixture.model), (
+                f"{fixture.name}: not the SDK's class"
+            )
             dumped = model.model_dump(mode="json", by_alias=True, exclude_unset=True)
             assert dumped == (recorded if recorded is not None else {}), fixture.name  # None: an empty answer
     finally:
