@@ -42,11 +42,19 @@ def vendored_inputs(tmp: Path) -> tuple[list[Path], list[Path]]:
     for provider in manifest["providers"].values():
         for spec in provider["specs"].values():
             path = ROOT / spec["path"]
+            data = json.loads(path.read_text())
+            if spec["format"] == "openapi" and "openapi" not in data and spec.get("extract"):
+                # a catalogue entry vendored whole: the peers get the OpenAPI document inside it, as we read it
+                for token in spec["extract"].strip("/").split("/"):
+                    data = data[int(token)] if isinstance(data, list) else data[token]
+                path = tmp / f"{path.stem}.openapi.json"
+                path.write_text(json.dumps(data))
             if spec["format"] == "openapi":
                 openapi.append(path)
             else:
                 extracted = tmp / f"{path.stem}.schema.json"
-                extracted.write_text(json.dumps(json.loads(path.read_text())["json_request_schema"]))
+                schema = data.get("request_schema") or data["json_request_schema"]  # the hub's name, or the docs'
+                extracted.write_text(json.dumps(schema))
                 schemas.append(extracted)
     return openapi, schemas
 
@@ -69,6 +77,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="kling-bench-") as tmp_name:
         tmp = Path(tmp_name)
         openapi, schemas = vendored_inputs(tmp)
+        manifest_providers = tomllib.loads((ROOT / "providers.toml").read_text())["providers"]
         out = tmp / "out"
 
         def ours() -> list[list[str]]:
@@ -100,7 +109,11 @@ def main() -> None:
             ]
 
         tools = [
-            ("kling-codegen (4 providers, models + clients)", ours, len(openapi) + len(schemas)),
+            (
+                f"kling-codegen ({len(manifest_providers)} providers, models + clients)",
+                ours,
+                len(openapi) + len(schemas),
+            ),
             ("datamodel-codegen 0.89.0 (models only)", dmcg, len(openapi) + len(schemas)),
             ("openapi-python-client 0.29.1 (OpenAPI docs only)", opc, len(openapi)),
         ]
