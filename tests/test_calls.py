@@ -6,21 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from manifest_support import PROMPT, every_operation, has_fake, model_class, providers, submit_body
 
 from codegen.pipeline import manifest
 from kling_sdk._runtime.jobs import JobLookup, LookupInconclusive, find_listed_jobs
 from kling_sdk.errors import SubmitOutcomeUnknownError
 from kling_sdk.testing import body_digest
-from tests.manifest_support import PROMPT, ROOT
 
-MANIFEST = manifest.load(ROOT / "providers.toml")
-CALLS = [
-    (decl.name, op)
-    for decl in MANIFEST.providers
-    if decl.fake is not None
-    for op in decl.operations
-    if op.kind == "call"
-]
+CALLS = [(name, op) for name in providers(has_fake) for op in every_operation(name, "call")]
 IDS = [f"{name}-{op.name}" for name, op in CALLS]
 
 
@@ -28,9 +21,9 @@ def _client(fake: Any, name: str, op: manifest.OperationDecl) -> Any:
     return fake.client(name, model=op.model)
 
 
-def _body(client: Any, op: manifest.OperationDecl) -> dict[str, Any]:
+def _body(name: str, op: manifest.OperationDecl) -> dict[str, Any]:
     """The smallest request the call's model takes: its required text fields (the prompt) filled in."""
-    model = getattr(__import__(type(client).__module__, fromlist=["x"]), op.request or "")
+    model: Any = model_class(name, op.request or "", op.model)
     return {
         field.alias or key: PROMPT
         for key, field in model.model_fields.items()
@@ -40,10 +33,9 @@ def _body(client: Any, op: manifest.OperationDecl) -> dict[str, Any]:
 
 def _job(fake: Any, name: str) -> str:
     """A finished job of the provider, made with its default model's first submit."""
-    decl = next(d for d in MANIFEST.providers if d.name == name)
-    submit = next(op for op in decl.operations if op.kind == "submit")
+    submit = every_operation(name, "submit")[0]
     client = fake.client(name, model=submit.model)
-    job = getattr(client, submit.name)(_body(client, submit))
+    job = getattr(client, submit.name)(submit_body(name, submit.name, model=submit.model))
     fake.app.clock.sleep(10_000)
     return str(job.id)
 
@@ -57,7 +49,7 @@ def test_every_call_answers_typed_against_the_fake(fresh_fake: Any, name: str, o
     if "{" in op.path:
         answer = method(_job(fake, name))
     elif op.request:
-        answer = method(_body(client, op))
+        answer = method(_body(name, op))
         assert sum(fake.app.submits.values()) == before + 1, "a paid call makes one job"
     else:
         _job(fake, name)
@@ -74,7 +66,7 @@ def test_a_paid_call_whose_answer_is_lost_is_not_sent_again(
 ) -> None:
     fake = fresh_fake
     client = _client(fake, name, op)
-    body = _body(client, op)
+    body = _body(name, op)
     fake.app.inject(name, op.name, drop=True)  # the call takes effect, its answer is cut
     with pytest.raises(SubmitOutcomeUnknownError) as lost:
         getattr(client, op.name)(body)

@@ -163,11 +163,12 @@ def test_a_refused_submit_moves_to_the_next_provider(fake: FakeServer) -> None:
 
 
 def test_one_call_may_choose_its_providers_among_the_clients(fake: FakeServer) -> None:
-    with _kling(fake, ["oxen", "fal"]) as kling:
-        assert kling.submit(TextToVideo(prompt="a lighthouse"), providers="fal").provider == "fal"
+    first, chosen, outside = _needs(serving(TEXT), 3, "serve text-to-video")
+    with _kling(fake, [first, chosen]) as kling:
+        assert kling.submit(TextToVideo(prompt="a lighthouse"), providers=chosen).provider == chosen
         with pytest.raises(InvalidRequestError, match="not one of this client's providers"):
-            kling.submit(TextToVideo(prompt="a lighthouse"), providers="aimlapi")
-    assert _submits(fake, "oxen") == 0 and _submits(fake, "fal") == 1
+            kling.submit(TextToVideo(prompt="a lighthouse"), providers=outside)
+    assert _submits(fake, first) == 0 and _submits(fake, chosen) == 1
 
 
 def test_a_missing_key_moves_on_without_a_request(fake: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:

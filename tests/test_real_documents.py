@@ -8,8 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from tests.manifest_support import ROOT
+from manifest_support import ROOT
 
 LOCK = json.loads((ROOT / "specs" / "lock.json").read_text())["files"]
 REFERENCE = ROOT.parent / "shared" / "provider-schemas"

@@ -8,33 +8,21 @@ from __future__ import annotations
 
 import importlib
 import json
-import struct
-import zlib
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from manifest_support import ROOT
+from test_inputs import png
 
 import kling_sdk
 from codegen import generate
 from codegen.pipeline import manifest
 from kling_sdk.errors import InvalidRequestError
 from kling_sdk.unified import ADAPTERS, ImageToVideo, Kling
-from tests.manifest_support import ROOT
 
 MANIFEST = manifest.load(ROOT / "providers.toml")
-
-
-def png(width: int, height: int) -> bytes:
-    """A valid PNG (grey, 8-bit)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    raw = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
 
 
 STATING = [d.name for d in MANIFEST.providers if d.image_limits is not None]
