@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,15 @@ async def call(client: Any, method: str, *args: Any, **kwargs: Any) -> Any:
 
 
 Caller = Callable[..., Any]
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A copy of the generator inputs (specs, templates, providers.toml) and the committed output, to edit."""
+    for name in ("specs", "templates", "generated"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "providers.toml", tmp_path / "providers.toml")
+    return tmp_path
 
 
 # ---------------------------------------------------------------------------------------------- the fake provider

@@ -19,8 +19,9 @@ import pytest
 
 from codegen.drift.fixtures import Fixture, load_fixtures
 from codegen.pipeline import names
+from codegen.pipeline.diagnostics import Location
 from codegen.pipeline.manifest import Manifest, OperationDecl, ProviderDecl, SpecSource, load
-from codegen.pipeline.specs import has_pointer
+from codegen.pipeline.specs import has_pointer, is_whole_answer, resolve_pointer
 from kling_sdk.testing import load_protocols
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -620,7 +621,7 @@ def request_schema_location(name: str, op: OperationDecl) -> tuple[str, str]:
             spec_id, _, pointer = ref.partition("#")
             source = decl.spec(spec_id)
             document, base = _openapi_document(source)
-            if _resolves(document, pointer):
+            if has_pointer(document, pointer):
                 return source.path, base + pointer
         raise AssertionError(f"{name}.{op.name}: no alternative of its body part {op.body[-1]} resolves")
     source = decl.spec(op.spec)
@@ -636,27 +637,15 @@ def _openapi_document(source: SpecSource) -> tuple[Any, str]:
     """The OpenAPI document of a vendored file and its pointer in the file ("" unless the spec names an `extract`
     and the file is the provider's whole answer, as the generator reads it)."""
     data = json.loads((ROOT / source.path).read_text(encoding="utf-8"))
-    if source.extract is None or (isinstance(data, dict) and "openapi" in data):
+    if not is_whole_answer(source, data):
         return data, ""
-    node = data
-    for token in source.extract.removeprefix("/").split("/"):
-        token = token.replace("~1", "/").replace("~0", "~")
-        node = node[int(token)] if isinstance(node, list) else node[token]
-    return node, source.extract
+    assert source.extract is not None
+    return resolve_pointer(data, source.extract, Location(source.path)), source.extract
 
 
-def _resolves(document: Any, pointer: str) -> bool:
-    """Whether a JSON pointer (RFC 6901, escapes included) names a value of a document."""
-    node = document
-    for token in pointer.removeprefix("/").split("/") if pointer not in ("", "/") else []:
-        token = token.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, list) and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
-        elif isinstance(node, dict) and token in node:
-            node = node[token]
-        else:
-            return False
-    return True
+def schema_at(document: Any, pointer: str) -> Any:
+    """The node a JSON pointer names in a document (the object itself: editing it edits the document)."""
+    return resolve_pointer(document, pointer, Location(""))
 
 
 def body_part(name: str, part: tuple[str, ...]) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from manifest_support import (
     provider,
     providers,
     request_schema_location,
+    schema_at,
     sdk_module,
     submit_body,
 )
@@ -54,15 +54,6 @@ def test_every_python_file_names_its_inputs_hash(rendered: dict[str, str | bytes
             assert not re.search(r"\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}", header), path  # no timestamps
 
 
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    """A copy of the generator inputs and the committed output."""
-    for name in ("specs", "templates", "generated"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    shutil.copy(ROOT / "providers.toml", tmp_path / "providers.toml")
-    return tmp_path
-
-
 def _add_request_property(workspace: Path, name: str, property_name: str, schema: dict[str, object]) -> str:
     """Add a property to a provider's first submit request schema in the workspace's vendored spec; returns the
     request model's module."""
@@ -70,9 +61,7 @@ def _add_request_property(workspace: Path, name: str, property_name: str, schema
     document, pointer = request_schema_location(name, op)
     path = workspace / document
     doc = json.loads(path.read_text())
-    node = doc
-    for token in pointer.strip("/").split("/"):
-        node = node[token.replace("~1", "/").replace("~0", "~")]
+    node = schema_at(doc, pointer)
     node.setdefault("properties", {})[property_name] = schema
     path.write_text(json.dumps(doc, indent=2))
     return str(model_class(name, op.request or "").__module__)

@@ -6,27 +6,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 from manifest_support import MANIFEST, generated_file, provider, providers, sdk_module, spec_sources
 from repo_copy import without_provider
 
 from codegen.cli import main
 
 TODAY = datetime.now(UTC).date().isoformat()
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    """A copy of the generator inputs and the committed output."""
-    for name in ("specs", "templates", "generated"):
-        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "providers.toml", tmp_path / "providers.toml")
-    return tmp_path
 
 
 def _lock(workspace: Path) -> dict[str, dict[str, str]]:

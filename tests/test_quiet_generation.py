@@ -5,28 +5,25 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
-from manifest_support import MANIFEST, client_class, generated_file, operations, providers, request_schema_location
+from manifest_support import (
+    MANIFEST,
+    client_class,
+    generated_file,
+    operations,
+    providers,
+    request_schema_location,
+    schema_at,
+)
 
 from codegen.pipeline.diagnostics import Diagnostic, GenerationError, KnownDefect, Location, acknowledge
 from codegen.pipeline.manifest import load
 
 SUMMARY = re.compile(r"^(\d+) known spec defects? handled; -v lists them$")
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    """A copy of the generator inputs and the committed output."""
-    for name in ("specs", "templates", "generated"):
-        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "providers.toml", tmp_path / "providers.toml")
-    return tmp_path
 
 
 def _codegen(workspace: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -130,9 +127,7 @@ def test_a_new_defect_prints_in_full_beside_the_summary(workspace: Path) -> None
     document, pointer = request_schema_location(name, op)
     path = workspace / document
     doc = json.loads(path.read_text())
-    node = doc
-    for token in pointer.strip("/").split("/"):
-        node = node[token.replace("~1", "/").replace("~0", "~")]
+    node = schema_at(doc, pointer)
     node.setdefault("properties", {})["zz_probe"] = {"type": "integer", "default": "seven"}
     path.write_text(json.dumps(doc, indent=2))
 

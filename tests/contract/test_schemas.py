@@ -18,6 +18,7 @@ from manifest_support import (
     prompt_field,
     providers,
     request_schema_location,
+    schema_at,
     unified_fields,
 )
 
@@ -76,10 +77,7 @@ def test_removing_a_request_field_and_regenerating_fails_by_name_and_pointer(tmp
 
     def without(field: str) -> subprocess.CompletedProcess[str]:
         doc = json.loads(original)
-        schema = doc
-        for token in pointer.strip("/").split("/"):
-            token = token.replace("~1", "/").replace("~0", "~")
-            schema = schema[int(token)] if isinstance(schema, list) else schema[token]
+        schema = schema_at(doc, pointer)
         del schema["properties"][field]
         if field in schema.get("required", []):
             schema["required"].remove(field)
