@@ -135,3 +135,12 @@ def test_method_names_cover_what_the_client_methods_use() -> None:
                 arguments = {a.arg for a in [*method.args.args, *method.args.kwonlyargs]} - spec_params
                 read = {n.id for n in ast.walk(method) if isinstance(n, ast.Name)} - spec_params - models
                 assert arguments | read <= names.METHOD_NAMES, (method.name, (arguments | read) - names.METHOD_NAMES)
+
+
+def test_package_modules_are_what_generation_puts_at_the_package_root() -> None:
+    """A provider may not be named like one of the package's own modules (kling_sdk.errors, .cli, ...)."""
+    manifest = load(ROOT / "providers.toml")
+    root = ROOT / "generated" / manifest.package
+    entries = {p.stem for p in root.iterdir() if (p.is_dir() and p.name != "__pycache__") or p.suffix == ".py"}
+    own = entries - {"__init__"} - {d.name for d in manifest.providers}
+    assert own == set(names.PACKAGE_MODULES)

@@ -26,7 +26,8 @@ _MODULE = re.compile(r"[a-z][a-z0-9_]*")
 _METHOD = re.compile(r"[a-z][A-Za-z0-9_]*")
 
 # The generated package's own modules: a provider may not be called like one of them.
-PACKAGE_MODULES = frozenset({"_runtime", "cli", "testing", "unified"})
+# (tests/test_names.py checks the list against what generation puts at the package root.)
+PACKAGE_MODULES = frozenset({"_runtime", "cli", "errors", "testing", "types", "unified"})
 # Names the client template gives its methods' own parameters or reads inside their bodies and annotations; a
 # path or query parameter must not take one (tests/test_names.py checks this against the rendered clients).
 METHOD_NAMES = frozenset(

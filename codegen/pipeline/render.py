@@ -39,9 +39,12 @@ def render_files(api: ir.Api, templates: Path, shared: bool = True, formatted: b
         files["pyproject.toml"] = _toml_header(runtime_hash) + env.get_template("pyproject.toml.jinja").render(
             dist=api.distribution, package=pkg
         )
-        files[f"{pkg}/__init__.py"] = header + env.get_template("package_init.py.jinja").render(
+        init = env.get_template("package_init.py.jinja").render(
             api=api, version=version, task_parameters=task_parameters(api)
         )
+        # It lists the models, the providers' units and the tasks' parameters too: its hash covers what it says.
+        init_header = _header("templates/package_init.py.jinja and providers.toml", _digest(runtime_hash, init))
+        files[f"{pkg}/__init__.py"] = init_header + init
         files[f"{pkg}/py.typed"] = ""
         for source in sorted((templates / "public").glob("*.py")):  # kling_sdk.errors, kling_sdk.types
             files[f"{pkg}/{source.name}"] = header + source.read_text(encoding="utf-8")
@@ -133,8 +136,8 @@ def _reexports(public: dict[str, list[str]], exports: list[str]) -> dict[str, li
 
 def render_testing(api: ir.Api, source_dir: Path, templates_hash: str) -> dict[str, str | bytes]:
     """The fake provider package: its modules and sample video copied, its protocol table generated."""
-    fakes = [p for p in api.providers if p.fake]
-    digest = _digest(templates_hash, *(p.inputs_hash for p in fakes), json.dumps([_fake_json(p) for p in fakes]))
+    protocols = fake_protocols(api)
+    digest = _digest(templates_hash, json.dumps(protocols, sort_keys=True))  # the hash of what the table says
     header = _header("templates/testing/, providers.toml [*.fake, *.jobs] and the specs", digest)
     base = f"{api.package}/testing"
     files: dict[str, str | bytes] = {}
@@ -143,15 +146,9 @@ def render_testing(api: ir.Api, source_dir: Path, templates_hash: str) -> dict[s
             files[f"{base}/{source.name}"] = header + source.read_text(encoding="utf-8")
         elif source.suffix == ".mp4":
             files[f"{base}/{source.name}"] = source.read_bytes()
-    table = {"_generated": header.replace("# ", "").replace("\n", " ").strip(), **fake_protocols(api)}
+    table = {"_generated": header.replace("# ", "").replace("\n", " ").strip(), **protocols}
     files[f"{base}/protocols.json"] = json.dumps(table, indent=1, sort_keys=False, ensure_ascii=False) + "\n"
     return files
-
-
-def _fake_json(provider: ir.Provider) -> object:
-    fake = provider.fake
-    return None if fake is None else [fake.id, fake.validation, fake.pending_status, fake.statuses, fake.failure,
-                                      fake.documents, fake.errors, fake.auth_schemes]  # fmt: skip
 
 
 def header_hash(text: str) -> str | None:
