@@ -35,6 +35,12 @@ class Location:
         """The location of a node below this one."""
         return Location(self.file, join_pointer(self.pointer, *tokens))
 
+    @staticmethod
+    def parse(text: str) -> Location:
+        """The location `str()` wrote: `file#pointer` (IR nodes keep theirs as `source`)."""
+        file, _, pointer = text.partition("#")
+        return Location(file, pointer)
+
 
 @dataclass(frozen=True)
 class Diagnostic:

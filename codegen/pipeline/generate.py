@@ -33,7 +33,7 @@ def generate(
         manifest.provider(name)
     api = build_api(manifest, only, diagnostics, overlay)
     # The shared runtime is rendered for one provider too: the import check needs it, even if it is not kept.
-    rendered = render_files(api, manifest.templates, shared=True, formatted=False)
+    rendered = render_files(api, manifest.templates, formatted=False)
     if verify:
         with verification.importing(rendered, api):  # the import check runs while ruff formats
             files = format_python(rendered)

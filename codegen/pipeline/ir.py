@@ -298,19 +298,13 @@ class Provider:
     default_model: str
     inputs_hash: str
     jobs: JobDecl | None = None
-    files: FileTransport = FileTransport("url")
-    images: tuple[ImageRule, ...] = ()
+    files: FileTransport = FileTransport("url")  # each unit's image rules are its own (Unit.images)
     fake: FakeDecl | None = None
 
     @property
     def default_unit(self) -> Unit:
         """The unit `kling_sdk.<provider>` re-exports."""
         return next(u for u in self.units if u.model == self.default_model)
-
-    @property
-    def spec_files(self) -> tuple[str, ...]:
-        """Every vendored document a unit of the provider reads."""
-        return tuple(dict.fromkeys(path for unit in self.units for path in unit.spec_files))
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ from collections.abc import Container, Iterable
 from functools import cache
 from pathlib import Path
 
+from codegen.pipeline.pycode import is_identifier
+
 _WORD = re.compile(r"[A-Za-z][a-z0-9]*|[A-Z]+(?![a-z])|\d+")
 _CLASS = re.compile(r"[A-Z][A-Za-z0-9]*")
 _MODULE = re.compile(r"[a-z][a-z0-9_]*")
@@ -75,11 +77,6 @@ def _ascii(text: str) -> str:
         else:
             out.append(" ")
     return "".join(out)
-
-
-def is_identifier(name: str) -> bool:
-    """An ASCII Python identifier that is not a keyword."""
-    return name.isascii() and name.isidentifier() and not keyword.iskeyword(name)
 
 
 class Reserved:

@@ -108,7 +108,6 @@ def _build_provider(
         inputs_hash=digest.hexdigest(),
         jobs=decl.jobs,
         files=decl.files,
-        images=decl.images,
         fake=decl.fake,
     )
 
@@ -192,14 +191,14 @@ def _name_fields(model: ir.Model, reserved: names.Reserved, diagnostics: Diagnos
         name = assigned[f.wire_name]
         if f.wire_name in clashed:
             diagnostics.warn(
-                _location(f.source),
+                Location.parse(f.source),
                 f"property {f.wire_name!r} of {model.name} is generated as `{name}`: another property takes "
                 f"`{names.python_name(f.wire_name, reserved)}`; the wire name stays its alias",
                 rule="property-renamed",
             )
         elif names.python_name(f.wire_name) != name:
             diagnostics.info(
-                _location(f.source),
+                Location.parse(f.source),
                 f"property {f.wire_name!r} of {model.name} is generated as `{name}`: "
                 f"`{names.python_name(f.wire_name)}` is a name pydantic, the runtime or the module uses",
                 rule="property-renamed-reserved",
@@ -215,17 +214,12 @@ def _name_params(op: ir.Operation, reserved: frozenset[str], diagnostics: Diagno
         if p.wire_name in clashed or names.python_name(p.wire_name) != name:
             why = "another parameter takes it" if p.wire_name in clashed else "the client method already uses it"
             diagnostics.warn(
-                _location(p.source),
+                Location.parse(p.source),
                 f"{p.location} parameter {p.wire_name!r} of {op.name} is generated as `{name}`: "
                 f"`{names.python_name(p.wire_name)}` is taken ({why}); it is still sent as {p.wire_name!r}",
                 rule="parameter-renamed",
             )
     return replace(op, params=tuple(replace(p, name=assigned[p.wire_name]) for p in op.params))
-
-
-def _location(source: str) -> Location:
-    file, _, pointer = source.partition("#")
-    return Location(file, pointer)
 
 
 def _check_jobs(
@@ -764,7 +758,7 @@ class _ProviderBuilder:
             self.models[model.name] = model
         elif existing != model:
             raise GenerationError(
-                Location(*model.source.split("#", 1)) if "#" in model.source else None,
+                Location.parse(model.source) if "#" in model.source else None,
                 f"class name {model.name!r} is already used for a different schema at {existing.source}; "
                 "add a `rename` or pick another name in providers.toml",
             )

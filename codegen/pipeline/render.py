@@ -23,8 +23,8 @@ _JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean"}
 _PRIMITIVE_ANNOTATIONS = {"str": "str", "int": "int", "float": "float", "bool": "bool", "any": "Any"}
 
 
-def render_files(api: ir.Api, templates: Path, shared: bool = True, formatted: bool = True) -> dict[str, str | bytes]:
-    """Render every generated file; `shared` adds the package root and runtime (skipped for a one-provider run).
+def render_files(api: ir.Api, templates: Path, formatted: bool = True) -> dict[str, str | bytes]:
+    """Render every generated file: the package root, the runtime, the CLI, the fake and every (provider, model).
 
     Every module is compiled before formatting (`formatted=False` leaves that step, `format_python`, to the caller).
     """
@@ -32,35 +32,34 @@ def render_files(api: ir.Api, templates: Path, shared: bool = True, formatted: b
     templates_hash = _tree_hash(templates)
     files: dict[str, str | bytes] = {}
     pkg = api.package
-    if shared:
-        runtime_hash = _digest(templates_hash, api.package, json.dumps(dataclasses.astuple(api.distribution)))
-        header = _header("templates/runtime/ and templates/package_init.py.jinja", runtime_hash)
-        version = api.distribution.version
-        files["pyproject.toml"] = _toml_header(runtime_hash) + env.get_template("pyproject.toml.jinja").render(
-            dist=api.distribution, package=pkg
-        )
-        init = env.get_template("package_init.py.jinja").render(
-            api=api, version=version, task_parameters=task_parameters(api)
-        )
-        # It lists the models, the providers' units and the tasks' parameters too: its hash covers what it says.
-        init_header = _header("templates/package_init.py.jinja and providers.toml", _digest(runtime_hash, init))
-        files[f"{pkg}/__init__.py"] = init_header + init
-        files[f"{pkg}/py.typed"] = ""
-        for source in sorted((templates / "public").glob("*.py")):  # kling_sdk.errors, kling_sdk.types
-            files[f"{pkg}/{source.name}"] = header + source.read_text(encoding="utf-8")
-        for source in sorted((templates / "runtime").iterdir()):
-            if source.suffix == ".py":
-                files[f"{pkg}/_runtime/{source.name}"] = header + source.read_text(encoding="utf-8")
-            elif source.name.endswith(".py.jinja"):
-                text = env.get_template(f"runtime/{source.name}").render(version=version)
-                files[f"{pkg}/_runtime/{source.name.removesuffix('.jinja')}"] = header + text
-        cli_header = _header("templates/cli/", runtime_hash)
-        for source in sorted((templates / "cli").glob("*.py")):
-            files[f"{pkg}/cli/{source.name}"] = cli_header + source.read_text(encoding="utf-8")
-        files.update(render_testing(api, templates / "testing", templates_hash))
-        if api.unified:
-            files[f"{pkg}/unified.py"] = render_unified(api, env, templates_hash, public_names(templates))
+    runtime_hash = _digest(templates_hash, api.package, json.dumps(dataclasses.astuple(api.distribution)))
+    header = _header("templates/runtime/ and templates/package_init.py.jinja", runtime_hash)
+    version = api.distribution.version
+    files["pyproject.toml"] = _toml_header(runtime_hash) + env.get_template("pyproject.toml.jinja").render(
+        dist=api.distribution, package=pkg
+    )
+    init = env.get_template("package_init.py.jinja").render(
+        api=api, version=version, task_parameters=task_parameters(api)
+    )
+    # It lists the models, the providers' units and the tasks' parameters too: its hash covers what it says.
+    init_header = _header("templates/package_init.py.jinja and providers.toml", _digest(runtime_hash, init))
+    files[f"{pkg}/__init__.py"] = init_header + init
+    files[f"{pkg}/py.typed"] = ""
+    for source in sorted((templates / "public").glob("*.py")):  # kling_sdk.errors, kling_sdk.types
+        files[f"{pkg}/{source.name}"] = header + source.read_text(encoding="utf-8")
+    for source in sorted((templates / "runtime").iterdir()):
+        if source.suffix == ".py":
+            files[f"{pkg}/_runtime/{source.name}"] = header + source.read_text(encoding="utf-8")
+        elif source.name.endswith(".py.jinja"):
+            text = env.get_template(f"runtime/{source.name}").render(version=version)
+            files[f"{pkg}/_runtime/{source.name.removesuffix('.jinja')}"] = header + text
+    cli_header = _header("templates/cli/", runtime_hash)
+    for source in sorted((templates / "cli").glob("*.py")):
+        files[f"{pkg}/cli/{source.name}"] = cli_header + source.read_text(encoding="utf-8")
+    files.update(render_testing(api, templates / "testing", templates_hash))
     public = public_names(templates)
+    if api.unified:
+        files[f"{pkg}/unified.py"] = render_unified(api, env, templates_hash, public)
     for provider in api.providers:
         for unit in provider.units:
             files.update(render_unit(provider, unit, env, templates, pkg, templates_hash, public))

@@ -132,7 +132,7 @@ def _check_unit_names(
         node = classes.get(model.name)
         if node is None:
             raise GenerationError(
-                _location(model.source),
+                Location.parse(model.source),
                 f"class {model.name} is not in the generated models: its name collides with another name there;"
                 f" add a `rename` for it under [providers.{provider.name}] in providers.toml",
             )
@@ -140,7 +140,7 @@ def _check_unit_names(
         for f in model.fields:
             if f.name not in generated:
                 raise GenerationError(
-                    _location(f.source), f"field {f.name!r} of {model.name} was not generated under that name"
+                    Location.parse(f.source), f"field {f.name!r} of {model.name} was not generated under that name"
                 )
     for module in ("models.py", "client.py", "__init__.py"):
         path = f"{base}/{module}"
@@ -240,11 +240,6 @@ def _text(files: Mapping[str, str | bytes], path: str) -> str:
     return text
 
 
-def _location(source: str) -> Location:
-    file, _, pointer = source.partition("#")
-    return Location(file, pointer)
-
-
 def _client_attributes(runtime_client: str) -> frozenset[str]:
     """Methods and attributes of the runtime's client classes (and their bases), read from the generated module."""
     tree = ast.parse(runtime_client)
@@ -299,12 +294,12 @@ def _check_unique_bindings(tree: ast.Module, path: str, provider: ir.Provider, u
                 continue
             if not prefix and name in models:
                 raise GenerationError(
-                    _location(models[name].source),
+                    Location.parse(models[name].source),
                     f"class name {name!r} collides with another name of {path} (a client, PROVIDER or an import);"
                     f" add a `rename` for it under [providers.{provider.name}] in providers.toml",
                 )
             op = next((op for op in ops.values() if name in _methods(op, provider)), None)
-            where = _location(op.source) if op else Location(path)
+            where = Location.parse(op.source) if op else Location(path)
             raise GenerationError(where, f"{prefix}{name} is defined twice in {path}")
 
 
@@ -362,12 +357,12 @@ def _attribute(api: ir.Api, path: str, text: str, line: int, model_name: str | N
                 if model is not None:
                     f = next((f for f in model.fields if f.name == member), None)
                     if f is not None:
-                        return _location(f.source)
+                        return Location.parse(f.source)
                 op = ops.get(member) or runs.get(member)
                 if op is not None:
-                    return _location(op.source)
+                    return Location.parse(op.source)
         if model is not None:
-            return _location(model.source)
+            return Location.parse(model.source)
     if model_name:
         return _model_location(api, model_name, path)
     return Location(unit.spec_files[0]) if unit.spec_files else Location(path)
@@ -390,5 +385,5 @@ def _model_location(api: ir.Api, model_name: str, path: str | None) -> Location 
             if path is None or path.startswith(f"{api.package}/{provider.name}/{unit.module}/"):
                 model = next((m for m in unit.models if m.name == model_name), None)
                 if model is not None:
-                    return _location(model.source)
+                    return Location.parse(model.source)
     return None
