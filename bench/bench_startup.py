@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / "bench" / ".work" / "startup"
-PEER = "fal-client"
+PEER = "fal-client==1.0.3"
 HELP_GOAL = 0.3  # seconds
 IMPORT_GOAL = 1.0  # x fal_client
 

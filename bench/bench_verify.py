@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from codegen import verify  # noqa: E402
+from codegen.pipeline import verify  # noqa: E402
 from codegen.pipeline.diagnostics import Diagnostics  # noqa: E402
 from codegen.pipeline.manifest import load  # noqa: E402
 from codegen.pipeline.parse import build_api  # noqa: E402
