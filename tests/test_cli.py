@@ -205,7 +205,7 @@ def test_bad_input_exits_2_before_any_request(
 ) -> None:  # fmt: skip
     monkeypatch.chdir(tmp_path)
     for name, url in fake.base_urls.items():
-        monkeypatch.setenv(f"{name.upper()}_BASE_URL", url)
+        monkeypatch.setenv(base_url_env(name), url)
     assert main(args) == code
     assert message in " ".join(capsys.readouterr().err.split())
     assert sum(fake.app.calls.values()) == 0

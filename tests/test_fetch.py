@@ -19,8 +19,9 @@ from manifest_support import provider, providers, spec_sources
 
 from codegen.cli import main
 from codegen.drift.fetch import LOOPBACK_ENV, check_url, retry_delay, schema_pointers
+from codegen.pipeline.diagnostics import Location
 from codegen.pipeline.manifest import SpecSource, load
-from codegen.pipeline.specs import has_pointer, is_whole_answer
+from codegen.pipeline.specs import has_pointer, is_whole_answer, resolve_pointer
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "fetch-key-8d1f2c"
@@ -28,7 +29,8 @@ KEY = "fetch-key-8d1f2c"
 
 # ---------------------------------------------------------------------------------------------- which documents
 # Documents with a source URL, by what each test needs; the first in the manifest with the fact (today Oxen's model
-# objects are JSON with an optional key, Sunra's OpenAPI is plain, fal's two are extracted from a catalogue).
+# objects are JSON with an optional key, Oxen's hub document is plain OpenAPI, fal's catalogue entries are vendored
+# whole, as the model API answers).
 FETCHED = spec_sources(lambda p, s: s.url)
 BY_PATH = {source.path: (name, source) for name, source in FETCHED}
 
@@ -46,6 +48,7 @@ KEYLESS = _first(lambda p, s: p.fetch.auth == "none")  # never sent a key
 JSON_DOC = _first(lambda p, s: s.format == "json")
 PLAIN = _first(lambda p, s: s.format == "openapi" and s.extract is None)  # served as it is vendored
 EXTRACTED = _first(lambda p, s: s.extract is not None and not _whole(s))  # vendored as its extract
+CATALOGUED = _first(lambda p, s: s.extract is not None)  # served inside a catalogue answer, vendored either way
 WHOLE = _first(lambda p, s: _whole(s))  # a catalogue entry vendored as the provider serves it
 ANY = KEYED or PLAIN or (FETCHED[0][1].path if FETCHED else None)
 MULTI = next(  # a provider with two or more fetched documents, and one document of someone else
@@ -253,18 +256,22 @@ def test_fetch_updates_changed_specs_and_their_lock_entries(
 
 
 def test_a_catalogue_is_extracted_and_the_upstream_digest_recorded(project: Path, upstream: Upstream) -> None:
-    document = need(EXTRACTED, "extracted from a catalogue")
-    name = owner(document)
+    document = need(EXTRACTED or CATALOGUED, "fetched from a catalogue")
+    name, source = BY_PATH[document]
+    assert source.extract is not None
     routes = _serve_current(upstream)
     data = json.loads((ROOT / document).read_text())
+    if _whole(source):  # in the copy, vendor it as its extract: the shape a first fetch of a new document writes
+        data = resolve_pointer(data, source.extract, Location(document))
+        (project / document).write_text(json.dumps(data, indent=2) + "\n")
     data["x-probe"] = "edited upstream"
-    catalogue = _served(document, data)
+    catalogue = json.dumps({"models": [{"endpoint_id": "x", "openapi": data}], "has_more": False}).encode()
     _route(upstream, routes[document], Reply(200, catalogue, {"Content-Type": "application/json"}))
     assert _fetch(project, "--provider", name) == 0
     vendored = (project / document).read_text()
     assert json.loads(vendored) == data and vendored.endswith("}\n")
     entry = json.loads((project / "specs/lock.json").read_text())["files"][document]
-    assert entry["origin"] == f"fetched, extracted {extracted(document)}"
+    assert entry["origin"] == f"fetched, extracted {source.extract}"
     assert entry["upstream_sha256"] == hashlib.sha256(catalogue).hexdigest()
     fetched = {path for path, _ in upstream.requests}
     assert fetched <= {routes[p] for p, (n, _) in BY_PATH.items() if n == name}  # --provider fetched that one only
@@ -343,8 +350,8 @@ INVALID = [
     _case(JSON_DOC, Reply(200, b'{"id": "kling", "object": "model"}'),
           f"the schema the SDK is generated from is missing at {' and '.join(_json_pointers(JSON_DOC))}", "no-schema"),
     _case(PLAIN, Reply(200, b'{"swagger": "2.0", "paths": {}}'), "not an OpenAPI 3.0/3.1 document", "swagger-2"),
-    _case(EXTRACTED, Reply(200, b'{"models": [], "has_more": false}'),
-          f"nothing at {extracted(EXTRACTED) if EXTRACTED else ''} in the response", "extract-missing"),
+    _case(CATALOGUED, Reply(200, b'{"models": [], "has_more": false}'),
+          f"nothing at {BY_PATH[CATALOGUED][1].extract if CATALOGUED else ''} in the response", "extract-missing"),
     _case(ANY, Reply(500, b"oops"), "HTTP 500 from", "5xx"),
     _case(ANY, Reply(404, b"{}"), "HTTP 404 from", "404"),
     _case(ANY, Reply(200, b"{" + b" " * 400_000 + b"}"), "exceeds the 300000-byte cap", "oversized"),

@@ -21,6 +21,7 @@ from manifest_support import (
     ROOT,
     all_models,
     at,
+    base_url_env,
     has_fake,
     has_mapping,
     leaf_properties,
@@ -224,7 +225,7 @@ def test_kling_providers_lists_model_provider_task_with_allowed_values() -> None
 # ---------------------------------------------------------------------------------------------- the CLI and batches
 def _cli(*args: str, cwd: Path, fake: FakeServer, name: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in KEYS and not k.endswith("_BASE_URL")}
-    env.update({**KEYS, f"{name.upper()}_BASE_URL": fake.base_url(name), "COLUMNS": "120"})
+    env.update({**KEYS, base_url_env(name): fake.base_url(name), "COLUMNS": "120"})
     return subprocess.run([sys.executable, "-m", "kling_sdk.cli", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=120)  # fmt: skip
 

@@ -3,7 +3,7 @@
 Two temporary copies of the repository, each changed only the way the README's "Adding a provider" and "Removing
 a provider" say:
 
-- added: a fifth provider speaking fal's protocol ("falmirror"): fal's manifest tables under a new name, class
+- added: one more provider speaking fal's protocol ("falmirror"): fal's manifest tables under a new name, class
   name, key variable and base URL; fal's vendored specs copied; lock entries written by `codegen lock`; fal's
   fixtures copied with the new name and base URL;
 - removed: Sunra: its manifest tables, vendored specs and fixtures deleted; `codegen lock` prunes its entries.
@@ -187,7 +187,7 @@ def _suite_passes(copy: Copy) -> None:
     assert " passed" in summary and "failed" not in summary and "error" not in summary, summary
 
 
-def test_a_fifth_provider_speaking_a_known_protocol_needs_no_python(copies: dict[str, Copy]) -> None:
+def test_another_provider_speaking_a_known_protocol_needs_no_python(copies: dict[str, Copy]) -> None:
     _suite_passes(copies["added"])
 
 

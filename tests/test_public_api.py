@@ -39,7 +39,7 @@ from kling_sdk.unified import DEFAULT_MODEL, TASKS, AsyncKling, Kling
 
 both = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
 SUBMITS = submits()
-SUBMIT_IDS = [f"{name}-{op.name}" for name, op in SUBMITS]
+SUBMIT_IDS = [f"{name}-{op.model}-{op.name}" for name, op in SUBMITS]
 
 
 def _public(module: Any) -> dict[str, Any]:
@@ -158,8 +158,8 @@ def test_a_neutral_request_breaking_its_rules_is_an_invalid_request_error(task: 
 
 @pytest.mark.parametrize(("name", "op"), SUBMITS, ids=SUBMIT_IDS)
 def test_a_provider_request_model_refuses_with_an_invalid_request_error_however_built(name: str, op: Any) -> None:
-    cls = getattr(sdk_module(name), op.request)
-    for why, field, body in invalid_requests(name, op.name):
+    cls = getattr(sdk_module(name, op.model), op.request)
+    for why, field, body in invalid_requests(name, op.name, op.model):
         for how, build in (
             ("constructor", lambda body=body: cls(**body)),
             ("model_validate", lambda body=body: cls.model_validate(body)),
@@ -173,10 +173,11 @@ def test_a_provider_request_model_refuses_with_an_invalid_request_error_however_
 
 @pytest.mark.parametrize(("name", "op"), SUBMITS, ids=SUBMIT_IDS)
 def test_assigning_a_bad_value_to_a_request_is_an_invalid_request_error(name: str, op: Any) -> None:
-    cls = getattr(sdk_module(name), op.request)
-    request = cls.model_validate(submit_body(name, op.name))
-    limited = [f for f, prop in request_properties(name, op.name).items() if "maxLength" in json.dumps(prop)]
-    field = next(iter(limited), None) or next(iter(request_properties(name, op.name)))
+    cls = getattr(sdk_module(name, op.model), op.request)
+    request = cls.model_validate(submit_body(name, op.name, model=op.model))
+    properties = request_properties(name, op.name, op.model)
+    limited = [f for f, prop in properties.items() if "maxLength" in json.dumps(prop)]
+    field = next(iter(limited), None) or next(iter(properties))
     attribute = next(n for n, info in cls.model_fields.items() if (info.alias or n) == field)
     with pytest.raises(InvalidRequestError) as info:
         setattr(request, attribute, 12345 if not limited else "x" * 100_000)

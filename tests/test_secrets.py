@@ -18,7 +18,7 @@ from typing import Any
 import conftest
 import httpx
 import pytest
-from conftest import API_KEY, ROOT, Recorder, call, find_leaks, make_client, secret_forms, texts_to_scan
+from conftest import API_KEY, Recorder, call, find_leaks, make_client, secret_forms, texts_to_scan
 from manifest_support import has_mapping
 from test_boundary import PROVIDERS, TARGETS, body_with, client_class
 
@@ -265,4 +265,3 @@ def test_the_scan_records_the_suites_errors_and_clients(recorder: Recorder) -> N
     client = make_client(client_class(PROVIDERS[next(iter(PROVIDERS))], False), recorder)
     error = KlingError("recorded")
     assert client in conftest._seen_clients and error in conftest._seen_errors
-    assert ROOT.exists()

@@ -6,39 +6,29 @@ themselves come from the vendored documents (the last test changes one in a copy
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from manifest_support import ROOT
+from conftest import Recorder
+from manifest_support import MANIFEST, ROOT, client_class, models, providers, put, sdk_module, submit_body
 from test_inputs import png
 
-import kling_sdk
 from codegen import generate
-from codegen.pipeline import manifest
 from kling_sdk.errors import InvalidRequestError
 from kling_sdk.unified import ADAPTERS, ImageToVideo, Kling
 
-MANIFEST = manifest.load(ROOT / "providers.toml")
-
-
-STATING = [d.name for d in MANIFEST.providers if d.image_limits is not None]
-
-
-def _unit_module(name: str, model: str) -> Any:
-    package = importlib.import_module(f"kling_sdk.{name}")
-    return importlib.import_module(f"kling_sdk.{name}.{package.MODELS[model]}.client")
+STATING = providers(lambda p: p.image_limits is not None)
 
 
 def _stated() -> list[tuple[str, str, str, Any]]:
     """(provider, model, field, rule) for every image rule whose limits a spec states."""
     found = []
     for name in STATING:
-        for model in kling_sdk.PROVIDER_MODELS[name]:
-            for field, rule in _unit_module(name, model).PROVIDER.images.items():
+        for model in models(name):
+            for field, rule in sdk_module(name, model).PROVIDER.images.items():
                 if rule.min_width or rule.max_aspect:
                     found.append((name, model, field, rule))
     return found
@@ -48,13 +38,9 @@ STATED = _stated()
 
 
 def _refusing_client() -> tuple[httpx.Client, list[httpx.Request]]:
-    sent: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return httpx.Response(500)
-
-    return httpx.Client(transport=httpx.MockTransport(handler)), sent
+    """An http client that records what it is asked to send (the tests expect nothing)."""
+    recorder = Recorder(status=500)
+    return httpx.Client(transport=httpx.MockTransport(recorder.handler)), recorder.requests
 
 
 def _bad_images(rule: Any) -> list[tuple[str, bytes, str]]:
@@ -80,10 +66,7 @@ def test_some_provider_reads_image_limits_from_its_specs() -> None:
 def test_an_image_outside_the_specs_limits_is_refused_before_any_request(
     tmp_path: Path, name: str, model: str, field: str, rule: Any
 ) -> None:
-    module = _unit_module(name, model)
-    client_class = next(
-        getattr(module, n) for n in module.__all__ if n.endswith("Client") and not n.startswith("Async")
-    )
+    client = client_class(name, model=model)
     adapter = _adapter(name, model)
     if adapter is None:
         pytest.skip(f"{name} serves no {ImageToVideo.task} for {model}")
@@ -92,8 +75,9 @@ def test_an_image_outside_the_specs_limits_is_refused_before_any_request(
         image = tmp_path / f"{why.replace(' ', '-')}.png"
         image.write_bytes(data)
         http, sent = _refusing_client()
-        with client_class("k", http_client=http) as client, pytest.raises(InvalidRequestError) as refused:
-            getattr(client, submit)({"prompt": "a hiker", field: image})
+        body = put(submit_body(name, submit, model=model), field, image)
+        with client("k", http_client=http) as sdk, pytest.raises(InvalidRequestError) as refused:
+            getattr(sdk, submit)(body)
         assert (refused.value.provider, refused.value.field) == (name, field), why
         assert says in str(refused.value), (why, str(refused.value))
         assert sent == [], why

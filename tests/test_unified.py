@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from conftest import Recorder, make_client
 from manifest_support import (
@@ -34,7 +35,7 @@ from manifest_support import (
 )
 
 from kling_sdk._runtime.errors import InvalidRequestError
-from kling_sdk.unified import TASKS, capabilities, to_wire
+from kling_sdk.unified import TASKS, Kling, capabilities, to_wire
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUESTS = json.loads((ROOT / "tests" / "unified" / "requests.json").read_text())["requests"]
@@ -148,8 +149,12 @@ def test_an_unsupported_parameter_is_refused_naming_provider_parameter_and_who_t
 ) -> None:
     recorder = Recorder()
     request = TASKS[task](**_base(task), model=model, **{param: _sample(task, param)})
-    with _client(provider, task, recorder, model), pytest.raises(InvalidRequestError) as caught:
-        to_wire(request, provider)
+    http = httpx.Client(transport=httpx.MockTransport(recorder.handler))
+    with (
+        Kling(provider, api_keys={provider: "k"}, http_client=http) as kling,
+        pytest.raises(InvalidRequestError) as caught,
+    ):
+        kling.submit(request)  # refused by the neutral layer, before the client sends anything
     assert (caught.value.provider, caught.value.field) == (provider, param)
     assert provider in str(caught.value) and param in str(caught.value)
     for other in MAPPED:
