@@ -35,7 +35,7 @@ from manifest_support import (
 )
 
 from kling_sdk._runtime.errors import InvalidRequestError
-from kling_sdk.unified import TASKS, Kling, capabilities, to_wire
+from kling_sdk.unified import TASKS, Kling, WireField, capabilities, to_wire, value_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUESTS = json.loads((ROOT / "tests" / "unified" / "requests.json").read_text())["requests"]
@@ -212,3 +212,20 @@ NEUTRAL_LIMITS = [
 def test_the_neutral_models_validate_before_anything_is_sent(task: str, param: str, value: Any) -> None:
     with pytest.raises(ValueError, match=param):
         TASKS[task](**_base(task), **{param: value})
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        (WireField("duration", "/duration", "int", allowed=(5, 10)), 5, None),
+        (WireField("duration", "/duration", "int", allowed=(5, 10)), 7, "takes one of 5, 10"),
+        (WireField("duration", "/duration", "int", minimum=3, maximum=15), 15, None),
+        (WireField("duration", "/duration", "int", minimum=3, maximum=15), 2, "takes at least 3 and at most 15"),
+        (WireField("duration", "/duration", "int", minimum=3, maximum=15), 16, "takes at most 15 and at least 3"),
+        (WireField("cfg_scale", "/cfg_scale", "float", maximum=1), True, None),  # a bool is no number here
+        (WireField("prompt", "/prompt", "str", max_length=3), "abcd", "takes at most 3 characters"),
+        (WireField("voice_ids", "/voice_ids", "list", max_items=2), ["a", "b", "c"], "takes at most 2 items"),
+    ],
+)
+def test_value_problem_says_what_a_wire_field_allows(field: WireField, value: object, problem: str | None) -> None:
+    assert value_problem(field, value) == problem

@@ -131,7 +131,6 @@ class JobDisplay:
         self.view = LineView()
         self._out = _Live(console, quiet)
         self._said: tuple[str, str | None] | None = None
-        self.console = console
 
     def __enter__(self) -> JobDisplay:
         self._out.start(self)
@@ -175,7 +174,7 @@ class JobDisplay:
             self.view.state = "downloading"
             self.line(f"downloading{f' {total:,} bytes' if total else ''}")
             self.view.done, self.view.total = done, total
-            self._out.refresh()
+            self._out.refresh()  # redrawn at once: a short download is still seen
         self.view.done, self.view.total = done, total
 
     def saved(self, path: Path) -> None:

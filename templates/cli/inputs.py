@@ -10,6 +10,7 @@ from typing import Any
 
 from kling_sdk._runtime.errors import InvalidRequestError
 from kling_sdk._runtime.jobs import PollPolicy
+from kling_sdk._runtime.models import NEUTRAL
 from kling_sdk.unified import TASKS, Request
 
 __all__ = ["neutral_request", "poll_every"]
@@ -29,7 +30,7 @@ def neutral_request(data: Mapping[str, Any], base: Path) -> Request:
         if isinstance(value, str) and not re.match(r"^(https?:|data:)", value):
             path = (base / value).expanduser()
             if not path.is_file():
-                raise InvalidRequestError("unified", key, f"{value!r} is neither a URL nor an existing file")
+                raise InvalidRequestError(NEUTRAL, key, f"{value!r} is neither a URL nor an existing file")
             values[key] = path
     return TASKS[task](**values)
 

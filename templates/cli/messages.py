@@ -121,9 +121,7 @@ def explain(error: KlingError, *, task: str | None = None, ref: str | None = Non
         return Failure(ExitCode.REFUSED, f"no provider accepted the job: {reasons}")
     if isinstance(error, InvalidRequestError):
         return _invalid(error, task, by_field)
-    if isinstance(error, MissingApiKeyError):
-        return Failure(ExitCode.USAGE, f"{error}: nothing was sent")
-    if isinstance(error, UnsupportedOperationError):
+    if isinstance(error, MissingApiKeyError | UnsupportedOperationError):
         return Failure(ExitCode.USAGE, f"{error}: nothing was sent")
     if isinstance(error, SubmitOutcomeUnknownError):
         return Failure(
