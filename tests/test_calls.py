@@ -115,3 +115,29 @@ def test_a_lookup_finds_matches_and_says_when_the_list_cannot_tell(
     else:
         with pytest.raises(found):
             find_listed_jobs(LOOKUP, _listing(*jobs), BODY, since=5, exclude=())
+
+
+PAGED = JobLookup(
+    method="GET", path="/jobs", query=None, values=(), items=("/jobs",), id=("/id",),
+    match=(("/prompt", "/prompt"),), submitted_at=("/at",), more=("/next",),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("listing", "found"),
+    [
+        ({"jobs": [{"id": "a", "prompt": "a hiker", "at": 10}], "next": "c2"}, ["a"]),  # found on the first page
+        ({"jobs": [{"id": "b", "prompt": "other", "at": 10}], "next": None}, []),  # the last page: absence proven
+        ({"jobs": [{"id": "b", "prompt": "other", "at": 10}, {"id": "o", "prompt": "old", "at": 1}], "next": "c2"}, []),
+        ({"jobs": [{"id": "b", "prompt": "other", "at": 10}], "next": "c2"}, LookupInconclusive),  # may be on page 2
+    ],
+    ids=["found", "last-page", "reaches-back", "more-pages"],
+)
+def test_a_paged_list_proves_absence_only_where_it_reaches_back_to_the_submit(
+    listing: dict[str, Any], found: list[str] | type[Exception]
+) -> None:
+    if isinstance(found, list):
+        assert find_listed_jobs(PAGED, [listing], {"prompt": "a hiker"}, since=5, exclude=()) == found
+    else:
+        with pytest.raises(found):
+            find_listed_jobs(PAGED, [listing], {"prompt": "a hiker"}, since=5, exclude=())

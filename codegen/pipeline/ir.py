@@ -167,6 +167,7 @@ class LookupDecl:
     submitted_at: tuple[str, ...]  # the submit time in a listed job: unix seconds or an ISO-8601 timestamp
     listing_delay: float = 0.0  # seconds a job may take to appear in the list after its submit was answered
     params: tuple[tuple[str, str], ...] = ()  # query parameters sent with every listing call (a page size)
+    more: tuple[str, ...] = ()  # where a listing says another page follows (a next-page cursor)
 
 
 @dataclass(frozen=True)

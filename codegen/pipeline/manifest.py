@@ -722,6 +722,7 @@ def _load_jobs(t: _Table, names: list[str]) -> JobDecl:
             submitted_at=_pointers(lt, "submitted_at"),
             listing_delay=float(lt.get("listing_delay", (int, float), 0.0)),
             params=_string_table(lt, "params"),
+            more=_pointers(lt, "more"),
         )
         match_t.done()
         lt.done()

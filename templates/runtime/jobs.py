@@ -93,15 +93,12 @@ class JobLookup:
     submitted_at: tuple[str, ...]  # unix seconds or an ISO-8601 timestamp
     listing_delay: float = 0.0  # seconds a job may take to appear in the list after its submit was answered
     params: Mapping[str, str] = field(default_factory=dict)  # sent with every listing call (a page size)
+    more: tuple[str, ...] = ()  # where a listing says another page follows (a next-page cursor; empty: no pages)
 
 
 class LookupInconclusive(Exception):
-    """A listed job could be the lost submit's, but the list does not show every field the lookup matches on."""
-
-    def __init__(self, job_id: str, missing: Sequence[str]) -> None:
-        self.job_id = job_id
-        self.missing = tuple(missing)
-        super().__init__(f"listed job {job_id} may be it, but the list does not show {', '.join(self.missing)}")
+    """The job list cannot prove the lost submit absent: a listed job could be it but does not show every field the
+    lookup matches on, or the list goes on past a page that does not reach back to the submit."""
 
 
 @dataclass(frozen=True)
@@ -373,15 +370,23 @@ def find_listed_jobs(
     """Every listed job that matches the request body, submitted at or after `since` and not in `exclude`,
     earliest first (a job listed under several filter values counts once).
 
-    A job in the window that agrees on every field the list shows but lacks one the lookup matches on could be
-    the one: with no job that matches in full, `LookupInconclusive` is raised, since "not listed" would be a guess
-    that pays twice.
+    With no job that matches in full, "not listed" would be a guess that pays twice, so `LookupInconclusive` is
+    raised where a job in the window agrees on every field the list shows but lacks one the lookup matches on, or
+    where a listing says more pages follow (`lookup.more`) and none of its jobs is older than `since`.
     """
     found: list[tuple[float, str]] = []
-    unsure: list[tuple[str, list[str]]] = []
+    unsure: list[str] = []
     for listing in listings:
         items = pick(listing, lookup.items)
-        for item in items if isinstance(items, list) else []:
+        items = items if isinstance(items, list) else []
+        times = [timestamp(pick(item, lookup.submitted_at)) for item in items]
+        if (
+            lookup.more
+            and pick(listing, lookup.more) is not None
+            and not any(t is not None and t < since for t in times)
+        ):
+            unsure.append("the list goes on past a page that does not reach back to the submit")
+        for item in items:
             job_id = pick(item, lookup.id)
             submitted = timestamp(pick(item, lookup.submitted_at))
             if job_id is None or str(job_id) in exclude or submitted is None or submitted < since:
@@ -391,11 +396,11 @@ def find_listed_jobs(
                 continue
             missing = [pointer for pointer, shown, wanted in pairs if shown is None and wanted is not None]
             if missing:
-                unsure.append((str(job_id), missing))
+                unsure.append(f"listed job {job_id} may be it, but the list does not show {', '.join(missing)}")
             else:
                 found.append((submitted, str(job_id)))
     if unsure and not found:
-        raise LookupInconclusive(*unsure[0])
+        raise LookupInconclusive(unsure[0])
     return list(dict.fromkeys(job_id for _, job_id in sorted(found)))
 
 
