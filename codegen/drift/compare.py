@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from codegen.pipeline.diagnostics import GenerationError, Location, escape_pointer_token
+from codegen.pipeline.specs import has_pointer, resolve_pointer
 
 Severity = Literal["breaking", "warning", "info"]
 Direction = Literal["request", "response", "none"]
@@ -210,16 +211,8 @@ _MISSING: Any = object()
 
 
 def _get(data: Any, pointer: str) -> Any:
-    node = data
-    for raw in pointer.split("/")[1:] if pointer else []:
-        token = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and token in node:
-            node = node[token]
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
-        else:
-            return _MISSING
-    return node
+    """The node at `pointer`, or _MISSING."""
+    return resolve_pointer(data, pointer, Location("")) if has_pointer(data, pointer) else _MISSING
 
 
 def _first_token(pointer: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -124,15 +124,12 @@ class _Live:
             self.console.print(text, highlight=False)
 
 
-class JobDisplay:
-    """Follows one job: submitted → queued → running (log lines) → downloading (a byte bar) → saved."""
+class _Shown:
+    """A display that is live while in a `with` block (on a terminal) and prints plain lines elsewhere."""
 
-    def __init__(self, console: Console, *, quiet: bool = False) -> None:
-        self.view = LineView()
-        self._out = _Live(console, quiet)
-        self._said: tuple[str, str | None] | None = None
+    _out: _Live
 
-    def __enter__(self) -> JobDisplay:
+    def __enter__(self) -> Self:
         self._out.start(self)
         return self
 
@@ -140,6 +137,15 @@ class JobDisplay:
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self._out.stop()
+
+
+class JobDisplay(_Shown):
+    """Follows one job: submitted → queued → running (log lines) → downloading (a byte bar) → saved."""
+
+    def __init__(self, console: Console, *, quiet: bool = False) -> None:
+        self.view = LineView()
+        self._out = _Live(console, quiet)
+        self._said: tuple[str, str | None] | None = None
 
     def __rich__(self) -> RenderableType:
         return job_line(self.view, Spinner("dots"))
@@ -199,7 +205,7 @@ def job_line(view: LineView, spinner: RenderableType) -> RenderableType:
     return grid
 
 
-class BatchDisplay:
+class BatchDisplay(_Shown):
     """The lines of a batch: a live table and a summary on a terminal; one line per event elsewhere."""
 
     def __init__(self, console: Console, *, quiet: bool = False) -> None:
@@ -207,15 +213,6 @@ class BatchDisplay:
         self.lines: dict[int, LineView] = {}
         self.started = time.monotonic()
         self._out = _Live(console, quiet)
-
-    def __enter__(self) -> BatchDisplay:
-        self._out.start(self)
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self._out.stop()
 
     def __rich__(self) -> RenderableType:
         return batch_view(self.lines, time.monotonic() - self.started, max(5, self.console.height - 6))
