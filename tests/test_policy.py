@@ -369,3 +369,8 @@ FAILURE_ANSWER_TABLE = [
 @pytest.mark.parametrize(("rule", "code", "body", "expected"), FAILURE_ANSWER_TABLE)
 def test_failure_in_answer(rule: FailedJobAnswer | None, code: str | None, body: Any, expected: Failure | None) -> None:
     assert failure_in_answer(rule, code, body, "refused") == expected
+
+
+def test_the_backoff_stays_capped_however_many_attempts() -> None:
+    # a rate-limit budget on a virtual clock can retry thousands of times; 2.0**1024 would overflow
+    assert backoff_delay(1024, jitter=0.5) == backoff_delay(60, jitter=0.5) <= 8.0

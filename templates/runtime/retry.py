@@ -111,7 +111,7 @@ def backoff_delay(
     """
     if retry_after is not None and 0 <= retry_after <= MAX_RETRY_AFTER:
         return retry_after
-    base = min(cap, initial * 2.0**attempt)
+    base = min(cap, initial * 2.0 ** min(attempt, 64))  # the cap is reached long before; 2.0**1024 overflows
     fraction = random.random() if jitter is None else jitter
     return base * (1 - 0.25 * fraction)
 
